@@ -1,0 +1,52 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { AppConfig } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { applyMigrations, providerOf } from './db/migrations.ts';
+import { attachWebSocketServer } from './server/websocket.ts';
+import { createYogaServer } from './server/yoga.ts';
+
+export interface App {
+  /** Listens on HTTP and WebSocket; port 0 picks a free port. */
+  start(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Closes sockets, then HTTP, then the database. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the whole server (HTTP + WebSocket on /graphql): applies pending
+ * migrations and opens the database, but does not listen until `start`.
+ */
+export async function createApp(config: AppConfig): Promise<App> {
+  const logger = pino({ level: config.logLevel });
+  await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl }).then((applied) => {
+    if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+  });
+  const prisma = await openDatabase(config.databaseUrl);
+  const yoga = createYogaServer({ prisma, config, logger });
+  const httpServer = createServer(yoga);
+  const websocket = attachWebSocketServer({ httpServer, yoga, prisma, config });
+  let stopping: Promise<void> | undefined;
+
+  return {
+    start: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address() as AddressInfo;
+          const url = `http://${host === '0.0.0.0' ? 'localhost' : host}:${address.port}/graphql`;
+          logger.info({ url }, 'server listening');
+          resolve({ port: address.port, url });
+        });
+      }),
+    stop: () =>
+      (stopping ??= (async () => {
+        await websocket.close();
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await prisma.$disconnect();
+        logger.info('server stopped');
+      })()),
+  };
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Everything the app reads from its environment, already validated. */
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  databaseUrl: string;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  bcryptCost: number;
+  logLevel: string;
+  /** Global retention: messages older than this are deleted; null keeps them forever. */
+  messageRetentionSeconds: number | null;
+  retentionSweepSeconds: number;
+}
+
+export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+// An empty value (`FOO=` in .env) means unset.
+const optionalInt = (min: number) =>
+  z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(min).optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
+  JWT_SECRET: z.string().optional(),
+  JWT_TTL: z
+    .string()
+    .regex(/^\d+\s*[smhd]?$/, 'JWT_TTL must be a number of seconds or e.g. 15m, 12h, 7d')
+    .default('7d'),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MESSAGE_RETENTION_SECONDS: optionalInt(1),
+  RETENTION_SWEEP_SECONDS: z.coerce.number().positive().default(60),
+});
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text)!;
+  return Number(match[1]) * UNIT_SECONDS[(match[2] || 's') as keyof typeof UNIT_SECONDS];
+}
+
+/**
+ * Development keeps a generated secret next to the default database so tokens
+ * survive restarts without any setup; production must be given one.
+ */
+function jwtSecretFor(env: AppConfig['env'], given: string | undefined): string {
+  if (given) {
+    if (env === 'production' && given.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      throw new Error(`JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production`);
+    }
+    return given;
+  }
+  if (env === 'production') throw new Error('JWT_SECRET is required when NODE_ENV=production');
+  const file = resolve('data', 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const secret = randomBytes(48).toString('base64url');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+/** Reads and validates the configuration; throws with every problem listed. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    jwtSecret: jwtSecretFor(env.NODE_ENV, env.JWT_SECRET),
+    jwtTtlSeconds: parseDuration(env.JWT_TTL),
+    bcryptCost: env.BCRYPT_COST,
+    logLevel: env.LOG_LEVEL,
+    messageRetentionSeconds: env.MESSAGE_RETENTION_SECONDS ?? null,
+    retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
+  };
+}

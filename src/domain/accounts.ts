@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { Db } from '../db/client.ts';
+import { AppError, isUniqueViolation, parseInput } from '../errors.ts';
+import { hashPassword, signToken, verifyPassword, type TokenSettings } from './auth.ts';
+
+export interface AccountSettings extends TokenSettings {
+  bcryptCost: number;
+}
+
+// bcrypt only looks at the first 72 bytes; a longer password would silently
+// match anything sharing those bytes, so it is refused instead.
+const MAX_PASSWORD_BYTES = 72;
+const MAX_DEVICE_LENGTH = 64;
+
+export const usernameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, 'must be 3–32 characters of letters, digits, "_", "." or "-"');
+
+const passwordSchema = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_PASSWORD_BYTES, {
+    message: `must be at most ${MAX_PASSWORD_BYTES} bytes in UTF-8`,
+  });
+
+const deviceSchema = z.string().trim().max(MAX_DEVICE_LENGTH, `must be at most ${MAX_DEVICE_LENGTH} characters`).nullish();
+
+const registerSchema = z.object({
+  username: usernameSchema,
+  email: z.string().trim().max(254).pipe(z.email('must be a valid email address')),
+  password: passwordSchema,
+  device: deviceSchema,
+});
+
+const loginSchema = z.object({
+  login: z.string().trim().min(1, 'must not be empty').max(254),
+  password: z.string().min(1, 'must not be empty'),
+  device: deviceSchema,
+});
+
+export type RegisterInput = z.input<typeof registerSchema>;
+export type LoginInput = z.input<typeof loginSchema>;
+
+export const usernameKey = (username: string) => username.toLowerCase();
+
+/** The device name for a new session: what the client named it, else its User-Agent. */
+function deviceName(given: string | null | undefined, userAgent: string | null): string {
+  return given || userAgent?.trim().slice(0, MAX_DEVICE_LENGTH) || 'unknown';
+}
+
+async function openSession(db: Db, settings: AccountSettings, userId: string, device: string) {
+  const session = await db.session.create({
+    data: { userId, device, expiresAt: new Date(Date.now() + settings.jwtTtlSeconds * 1000) },
+  });
+  return { session, token: signToken(settings, userId, session.id) };
+}
+
+/** Creates the account and its first session. Username and email clashes are CONFLICT. */
+export async function register(db: Db, settings: AccountSettings, input: RegisterInput, userAgent: string | null) {
+  const { username, email, password, device } = parseInput(registerSchema, input);
+  const passwordHash = await hashPassword(password, settings.bcryptCost);
+  try {
+    const user = await db.user.create({
+      data: { username, usernameKey: usernameKey(username), email: email.toLowerCase(), passwordHash },
+    });
+    return { user, ...(await openSession(db, settings, user.id, deviceName(device, userAgent))) };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const taken = await db.user.findUnique({ where: { usernameKey: usernameKey(username) }, select: { id: true } });
+    throw new AppError('CONFLICT', taken ? 'That username is taken.' : 'That email is already registered.', {
+      field: taken ? 'username' : 'email',
+    });
+  }
+}
+
+// Compared against when the login names nobody, so an unknown login costs the
+// same bcrypt work as a wrong password and timing does not reveal which it was.
+let decoyHash: Promise<string> | undefined;
+
+/** Opens a session for a username or email and password; one error for every failure. */
+export async function login(db: Db, settings: AccountSettings, input: LoginInput, userAgent: string | null) {
+  const { login: name, password, device } = parseInput(loginSchema, input);
+  const key = name.toLowerCase();
+  const user = await db.user.findUnique({ where: key.includes('@') ? { email: key } : { usernameKey: key } });
+  decoyHash ??= hashPassword('decoy password', settings.bcryptCost);
+  const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
+  if (!user || !matches) throw new AppError('UNAUTHENTICATED', 'Wrong login or password.');
+  return { user, ...(await openSession(db, settings, user.id, deviceName(device, userAgent))) };
+}
+
+/**
+ * Ends one of the user's sessions; false when it was not theirs or is already gone.
+ * Its token stops working at once, since every request looks its session up.
+ */
+export async function revokeSession(db: Db, userId: string, sessionId: string): Promise<boolean> {
+  const { count } = await db.session.deleteMany({ where: { id: sessionId, userId } });
+  return count > 0;
+}

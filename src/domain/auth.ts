@@ -1,0 +1,75 @@
+import bcrypt from 'bcrypt';
+import jwt from 'jsonwebtoken';
+import type { Db } from '../db/client.ts';
+
+/** Who is making a request: the user and the session (device) their token belongs to. */
+export interface Viewer {
+  userId: string;
+  sessionId: string;
+  /** When the token stops being valid; open sockets are closed then. */
+  tokenExpiresAt: Date;
+}
+
+export interface TokenSettings {
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+}
+
+// Pinned so a token signed with another algorithm (or "none") is never accepted.
+const ALGORITHM = 'HS256';
+// How stale Session.lastUsedAt may get before a request refreshes it: saves a
+// write per request while keeping the device list accurate to the minute.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const hashPassword = (password: string, cost: number) => bcrypt.hash(password, cost);
+export const verifyPassword = (password: string, hash: string) => bcrypt.compare(password, hash);
+
+/** Signs a token bound to one session; its `sid` claim is what revocation checks. */
+export function signToken(settings: TokenSettings, userId: string, sessionId: string): string {
+  return jwt.sign({ sid: sessionId }, settings.jwtSecret, {
+    algorithm: ALGORITHM,
+    subject: userId,
+    expiresIn: settings.jwtTtlSeconds,
+  });
+}
+
+/** The session a token would open: checks the signature and expiry only. */
+export function decodeToken(settings: TokenSettings, token: string): Viewer | null {
+  try {
+    const claims = jwt.verify(token, settings.jwtSecret, { algorithms: [ALGORITHM] });
+    if (typeof claims === 'string' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return null;
+    if (typeof claims.exp !== 'number') return null;
+    return { userId: claims.sub, sessionId: claims.sid, tokenExpiresAt: new Date(claims.exp * 1000) };
+  } catch {
+    return null;
+  }
+}
+
+/** "Bearer <token>" or a bare token, as clients send it in headers and connection params. */
+export function tokenFromCredential(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const token = value.replace(/^Bearer\s+/i, '').trim();
+  return token === '' ? null : token;
+}
+
+/**
+ * The viewer for a token, or null when the token is invalid, expired, or its
+ * session was revoked (logout or revokeSession delete the row, so the token
+ * stops working at once).
+ */
+export async function authenticate(db: Db, settings: TokenSettings, token: string | null): Promise<Viewer | null> {
+  if (!token) return null;
+  const viewer = decodeToken(settings, token);
+  if (!viewer) return null;
+  const session = await db.session.findUnique({
+    where: { id: viewer.sessionId },
+    select: { userId: true, lastUsedAt: true },
+  });
+  if (!session || session.userId !== viewer.userId) return null;
+  const now = Date.now();
+  if (now - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    // updateMany: the session may be revoked concurrently; that is not an error here.
+    await db.session.updateMany({ where: { id: viewer.sessionId }, data: { lastUsedAt: new Date(now) } });
+  }
+  return viewer;
+}

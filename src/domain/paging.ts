@@ -1,0 +1,101 @@
+import { badInput } from '../errors.ts';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+/** Relay connection arguments as clients send them. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** One validated request for a page: which way to read, from where, how many. */
+export interface Page<K> {
+  /** 'forward' reads keys ascending after `from`; 'backward' reads descending before `from`. */
+  direction: 'forward' | 'backward';
+  from: K | null;
+  size: number;
+}
+
+const CURSOR_PREFIX = 'c1:';
+
+/** Cursors are opaque to clients: base64url of a versioned JSON key. */
+export function encodeCursor(key: unknown): string {
+  return Buffer.from(CURSOR_PREFIX + JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor<K>(cursor: string, isKey: (value: unknown) => value is K, field: string): K {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (text.startsWith(CURSOR_PREFIX)) {
+    try {
+      const key: unknown = JSON.parse(text.slice(CURSOR_PREFIX.length));
+      if (isKey(key)) return key;
+    } catch {
+      // falls through to the error below
+    }
+  }
+  throw badInput(`${field}: not a cursor from this list.`, field);
+}
+
+function sizeOf(value: number | null | undefined, field: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
+    throw badInput(`${field}: page size must be between 1 and ${MAX_PAGE_SIZE}.`, field);
+  }
+  return value;
+}
+
+/**
+ * Validates connection arguments into a page request. `first`/`after` read
+ * forward (the default); `last`/`before` read backward from the end.
+ * Mixing the two directions is refused rather than guessed at.
+ */
+export function parsePage<K>(args: PageArgs, isKey: (value: unknown) => value is K): Page<K> {
+  const first = sizeOf(args.first, 'first');
+  const last = sizeOf(args.last, 'last');
+  const forward = first !== null || (args.after ?? null) !== null;
+  const backward = last !== null || (args.before ?? null) !== null;
+  if (forward && backward) throw badInput('Use first/after or last/before, not both.');
+  if (backward) {
+    return {
+      direction: 'backward',
+      from: args.before ? decodeCursor(args.before, isKey, 'before') : null,
+      size: last ?? DEFAULT_PAGE_SIZE,
+    };
+  }
+  return {
+    direction: 'forward',
+    from: args.after ? decodeCursor(args.after, isKey, 'after') : null,
+    size: first ?? DEFAULT_PAGE_SIZE,
+  };
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+/**
+ * Turns rows read for `page` (in reading order, at most size + 1 of them, the
+ * extra one only telling that more exist) into a connection in list order.
+ */
+export function toConnection<T>(page: Page<unknown>, rows: T[], keyOf: (row: T) => unknown): Connection<T> {
+  const more = rows.length > page.size;
+  const slice = rows.slice(0, page.size);
+  if (page.direction === 'backward') slice.reverse();
+  const edges = slice.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.direction === 'forward' ? more : page.from !== null,
+      hasPreviousPage: page.direction === 'backward' ? more : page.from !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+export const isString = (value: unknown): value is string => typeof value === 'string';
+export const isInteger = (value: unknown): value is number => Number.isInteger(value);

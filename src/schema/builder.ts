@@ -1,0 +1,48 @@
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
+import type PrismaTypes from '../generated/pothos-types.ts';
+import { getDatamodel } from '../generated/pothos-types.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: { loggedIn: boolean };
+  AuthContexts: { loggedIn: Context & { viewer: NonNullable<Context['viewer']> } };
+  Scalars: { DateTime: { Input: Date; Output: Date } };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: true;
+}>({
+  // Relay before scope-auth, so authScopes see decoded global IDs.
+  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  defaultInputFieldRequiredness: true,
+  prisma: {
+    client: (ctx) => ctx.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
+  },
+  relay: {
+    cursorType: 'String',
+    clientMutationId: 'omit',
+    nodesQueryOptions: false,
+  },
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({ loggedIn: context.viewer !== null }),
+    unauthorizedError: () => new AppError('UNAUTHENTICATED', 'Sign in first: send a valid token.'),
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver, {
+  description: 'An ISO-8601 UTC timestamp, e.g. 2026-11-22T10:00:00.000Z',
+});
+
+builder.queryType({});
+builder.mutationType({});

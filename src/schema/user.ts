@@ -1,0 +1,70 @@
+import { usernameKey } from '../domain/accounts.ts';
+import { isString, parsePage, toConnection } from '../domain/paging.ts';
+import { builder } from './builder.ts';
+
+export const User = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    username: t.exposeString('username'),
+    email: t.string({
+      nullable: true,
+      description: 'Visible only to the user themself; null for everyone else.',
+      select: { email: true },
+      resolve: (user, _args, ctx) => (ctx.viewer?.userId === user.id ? user.email : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    online: t.boolean({
+      description: 'True while the user holds at least one authenticated subscription socket.',
+      resolve: () => false,
+    }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+/**
+ * A prefix as a key range rather than `startsWith`: LIKE would treat "_" in
+ * usernames as a wildcard, and a range uses the unique index on usernameKey.
+ */
+const prefixRange = (prefix: string) => {
+  const key = usernameKey(prefix);
+  return { usernameKey: { gte: key, lt: `${key}\uffff` } };
+};
+
+export const UserConnection = builder.connectionObject({ type: User, name: 'UserConnection' }, { name: 'UserEdge' });
+
+builder.queryFields((t) => ({
+  me: t.prismaField({
+    type: User,
+    nullable: true,
+    description: 'The signed-in user; null when the request carries no valid token.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.viewer ? ctx.prisma.user.findUnique({ ...query, where: { id: ctx.viewer.userId } }) : null,
+  }),
+  user: t.prismaField({
+    type: User,
+    nullable: true,
+    authScopes: { loggedIn: true },
+    args: { username: t.arg.string() },
+    resolve: (query, _root, { username }, ctx) =>
+      ctx.prisma.user.findUnique({ ...query, where: { usernameKey: usernameKey(username) } }),
+  }),
+  users: t.connection(
+    {
+      type: User,
+      description: 'Users whose username starts with `search` (case-insensitive), in username order.',
+      authScopes: { loggedIn: true },
+      args: { search: t.arg.string({ required: false }) },
+      resolve: async (_root, args, ctx) => {
+        const page = parsePage(args, isString);
+        const forward = page.direction === 'forward';
+        const rows = await ctx.prisma.user.findMany({
+          where: { AND: [prefixRange(args.search ?? ''), page.from === null ? {} : { usernameKey: forward ? { gt: page.from } : { lt: page.from } }] },
+          orderBy: { usernameKey: forward ? 'asc' : 'desc' },
+          take: page.size + 1,
+        });
+        return toConnection(page, rows, (user) => user.usernameKey);
+      },
+    },
+    UserConnection,
+  ),
+}));

@@ -1,0 +1,124 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config.ts';
+import type { Context } from '../context.ts';
+import type { Db } from '../db/client.ts';
+import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { schema } from '../schema/index.ts';
+
+/** What the WebSocket server hands over for each operation, already authenticated at connect. */
+export interface SocketContext {
+  viewer: Viewer;
+  userAgent: string | null;
+}
+
+interface ServerDeps {
+  prisma: Db;
+  config: AppConfig;
+  logger: Logger;
+}
+
+/**
+ * Expected failures (AppError, and Pothos's argument validation such as a
+ * malformed global ID) become errors with a contract code; everything else is
+ * logged and masked as "Unexpected error.", never leaking driver or SQL text.
+ */
+function createErrorMasker(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const as = (code: ErrorCode, text: string, extensions: Record<string, unknown> = {}) =>
+      new GraphQLError(text, {
+        nodes: error instanceof GraphQLError ? error.nodes : undefined,
+        path: error instanceof GraphQLError ? error.path : undefined,
+        extensions: { ...extensions, code },
+      });
+    if (original instanceof AppError) return as(original.code, original.message, original.extensions);
+    if (original instanceof PothosValidationError) return as('BAD_USER_INPUT', original.message);
+    if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
+    return maskError(error, message, false);
+  };
+}
+
+function errorCodes(errors: readonly GraphQLError[] | undefined): string[] | undefined {
+  return errors?.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+}
+
+/** One structured log line per operation: name, type, duration and error codes. */
+function useOperationLog(logger: Logger): Plugin {
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          if (!('errors' in result) && !('data' in result)) return;
+          logger.info({
+            operation: args.operationName ?? null,
+            type: 'execute',
+            ms: Math.round((performance.now() - started) * 10) / 10,
+            errors: errorCodes(result.errors),
+          });
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      logger.info({ operation: args.operationName ?? null, type: 'subscribe' });
+    },
+  };
+}
+
+export function createYogaServer({ prisma, config, logger }: ServerDeps) {
+  return createYoga<Partial<SocketContext>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.env !== 'production' && { title: 'Messenger' },
+    landingPage: false,
+    // /health below is the readiness check with a database probe; yoga's own
+    // always-200 liveness answer moves to /live.
+    healthCheckEndpoint: '/live',
+    logging: logger,
+    maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
+    context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
+      if (initial.viewer) {
+        return { prisma, config, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
+      }
+      const token = tokenFromCredential(initial.request.headers.get('authorization'));
+      return {
+        prisma,
+        config,
+        viewer: await authenticate(prisma, config, token),
+        userAgent: initial.request.headers.get('user-agent'),
+      };
+    },
+    plugins: [
+      // Bounds what one document may ask for; the limits leave room for the
+      // deepest query the API offers (chats → messages → author).
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 30 },
+        costLimit: { maxCost: 20_000 },
+        maxTokens: { n: 2_000 },
+        blockFieldSuggestion: { enabled: config.env === 'production' },
+      }),
+      useReadinessCheck({
+        endpoint: '/health',
+        check: async ({ fetchAPI }) => {
+          const database = await prisma.$queryRawUnsafe('SELECT 1').then(
+            () => 'up' as const,
+            () => 'down' as const,
+          );
+          return fetchAPI.Response.json(
+            { status: database === 'up' ? 'ok' : 'unavailable', database },
+            { status: database === 'up' ? 200 : 503 },
+          );
+        },
+      }),
+      useOperationLog(logger),
+    ],
+  });
+}
+
+export type YogaServer = ReturnType<typeof createYogaServer>;

@@ -1,0 +1,87 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig, type AppConfig } from '../../src/config.ts';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
+}
+
+export interface TestServer {
+  app: App;
+  config: AppConfig;
+  url: string;
+  wsUrl: string;
+  /** POSTs one operation; `token` goes in the Authorization header. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client for this server; closed automatically after the file's tests. */
+  ws(connectionParams?: Record<string, unknown>, options?: Partial<Parameters<typeof createClient>[0]>): Client;
+  stop(): Promise<void>;
+}
+
+/** A fresh SQLite database file in its own temporary folder. */
+export function freshDatabaseUrl(): string {
+  return `file:${join(mkdtempSync(join(tmpdir(), 'messenger-test-')), 'chat.db')}`;
+}
+
+export function testConfig(env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: freshDatabaseUrl(),
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-production-use',
+    // The lowest cost bcrypt allows keeps the suite fast; hashing is still real.
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+/** Starts the real app on a free port with its own database. */
+export async function startServer(config: AppConfig = testConfig()): Promise<TestServer> {
+  const app = await createApp(config);
+  const { port } = await app.start(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+  const clients: Client[] = [];
+  return {
+    app,
+    config,
+    url,
+    wsUrl,
+    async gql(query, variables, token) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...(await response.json()) };
+    },
+    ws(connectionParams, options) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        // Tests assert close codes themselves; the default would print each one.
+        onNonLazyError: () => undefined,
+        connectionParams,
+        ...options,
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await app.stop();
+    },
+  };
+}
