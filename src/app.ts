@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { AppConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
+import { startRetentionSweeper } from './domain/retention.ts';
 import { applyMigrations, providerOf } from './db/migrations.ts';
+import { createEvents } from './events.ts';
+import { createMetrics } from './server/metrics.ts';
 import { attachWebSocketServer } from './server/websocket.ts';
 import { createYogaServer } from './server/yoga.ts';
 
@@ -23,8 +26,17 @@ export async function createApp(config: AppConfig): Promise<App> {
   await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl }).then((applied) => {
     if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
   });
-  const prisma = await openDatabase(config.databaseUrl);
-  const yoga = createYogaServer({ prisma, config, logger });
+  const metrics = createMetrics();
+  const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc());
+  const pubsub = createEvents();
+  const yoga = createYogaServer({ prisma, config, pubsub, metrics, logger });
+  const sweeper = startRetentionSweeper({
+    db: prisma,
+    pubsub,
+    logger,
+    retention: config,
+    intervalSeconds: config.retentionSweepSeconds,
+  });
   const httpServer = createServer(yoga);
   const websocket = attachWebSocketServer({ httpServer, yoga, prisma, config });
   let stopping: Promise<void> | undefined;
@@ -42,6 +54,7 @@ export async function createApp(config: AppConfig): Promise<App> {
       }),
     stop: () =>
       (stopping ??= (async () => {
+        await sweeper.stop();
         await websocket.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

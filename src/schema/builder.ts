@@ -1,5 +1,4 @@
 import SchemaBuilder from '@pothos/core';
-import DataloaderPlugin from '@pothos/plugin-dataloader';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -8,6 +7,7 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
+import { canSeeNode } from './node-access.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -19,7 +19,7 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: true;
 }>({
   // Relay before scope-auth, so authScopes see decoded global IDs.
-  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin, DataloaderPlugin],
+  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   prisma: {
@@ -32,6 +32,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     clientMutationId: 'omit',
     nodesQueryOptions: false,
+    nodeQueryOptions: {
+      resolve: async (_root, { id }, ctx, _info, resolveNode) => ((await canSeeNode(ctx, id)) ? resolveNode(id) : null),
+    },
   },
   scopeAuth: {
     authorizeOnSubscribe: true,

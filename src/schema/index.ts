@@ -2,5 +2,7 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './user.ts';
 import './session.ts';
+import './chat.ts';
+import './message.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -8,6 +8,8 @@ import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
+import type { PubSub } from '../events.ts';
+import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { schema } from '../schema/index.ts';
 
 /** What the WebSocket server hands over for each operation, already authenticated at connect. */
@@ -19,6 +21,8 @@ export interface SocketContext {
 interface ServerDeps {
   prisma: Db;
   config: AppConfig;
+  pubsub: PubSub;
+  metrics: Metrics;
   logger: Logger;
 }
 
@@ -70,7 +74,7 @@ function useOperationLog(logger: Logger): Plugin {
   };
 }
 
-export function createYogaServer({ prisma, config, logger }: ServerDeps) {
+export function createYogaServer({ prisma, config, pubsub, metrics, logger }: ServerDeps) {
   return createYoga<Partial<SocketContext>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -83,12 +87,13 @@ export function createYogaServer({ prisma, config, logger }: ServerDeps) {
     maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
       if (initial.viewer) {
-        return { prisma, config, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
+        return { prisma, config, pubsub, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
       }
       const token = tokenFromCredential(initial.request.headers.get('authorization'));
       return {
         prisma,
         config,
+        pubsub,
         viewer: await authenticate(prisma, config, token),
         userAgent: initial.request.headers.get('user-agent'),
       };
@@ -116,6 +121,7 @@ export function createYogaServer({ prisma, config, logger }: ServerDeps) {
           );
         },
       }),
+      useMetricsEndpoint(metrics),
       useOperationLog(logger),
     ],
   });

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { Db } from '../db/client.ts';
+import type { MessageRef, PubSub } from '../events.ts';
+import { AppError, isUniqueViolation, notFound, parseInput } from '../errors.ts';
+import type { Message, Prisma } from '../generated/prisma/client.ts';
+import { openDirectChat, requireMember } from './chats.ts';
+import type { Page } from './paging.ts';
+
+export const MAX_TEXT_LENGTH = 4000;
+
+// Length in code points, so an emoji counts as one character, not two UTF-16 units.
+const textSchema = z
+  .string()
+  .trim()
+  .refine((text) => text.length > 0, 'must not be empty')
+  .refine((text) => [...text].length <= MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
+
+const sendSchema = z
+  .object({
+    chatId: z.string().nullish(),
+    toUsername: z.string().nullish(),
+    text: textSchema,
+    clientId: z.string().min(1).max(64, 'must be at most 64 characters').nullish(),
+  })
+  .refine((input) => (input.chatId == null) !== (input.toUsername == null), {
+    message: 'give exactly one of chatId and toUsername',
+  });
+
+export type SendInput = z.input<typeof sendSchema>;
+
+/** Retention rules: the global limit and each message's own expiry. */
+export interface Retention {
+  messageRetentionSeconds: number | null;
+}
+
+/**
+ * Messages that may be served at `now`: not past their chat TTL and not older
+ * than the global retention. Applied to every read, so expired messages are
+ * never shown even before the sweeper deletes them.
+ */
+export function visibleMessages(retention: Retention, now = new Date()): Prisma.MessageWhereInput {
+  const seconds = retention.messageRetentionSeconds;
+  return {
+    OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+    ...(seconds === null ? {} : { createdAt: { gt: new Date(now.getTime() - seconds * 1000) } }),
+  };
+}
+
+const refOf = (message: Message): MessageRef => ({ chatId: message.chatId, messageId: message.id, seq: message.seq });
+
+/** A message the caller may act on: in a chat they belong to, not expired. NOT_FOUND otherwise. */
+async function requireVisibleMessage(db: Db, retention: Retention, userId: string, messageId: string) {
+  const message = await db.message.findFirst({ where: { id: messageId, ...visibleMessages(retention) } });
+  if (!message) throw notFound('Message');
+  return { message, membership: await requireMember(db, message.chatId, userId, 'Message') };
+}
+
+/** The earlier send with this clientId, if it is a retry of the same message; CONFLICT if it is not. */
+async function earlierSend(db: Db, authorId: string, clientId: string, chatId: string, text: string) {
+  const earlier = await db.message.findUnique({ where: { authorId_clientId: { authorId, clientId } } });
+  if (earlier && (earlier.chatId !== chatId || earlier.text !== text)) {
+    throw new AppError('CONFLICT', 'This clientId was already used for a different message.', { field: 'clientId' });
+  }
+  return earlier;
+}
+
+/**
+ * Stores a message with the chat's next seq. The seq is taken by incrementing
+ * Chat.lastSeq in the same transaction as the insert, so seqs are unique and
+ * gap-free per chat whatever the concurrency, and a failed insert takes its
+ * seq back with it. A retried clientId returns the first message.
+ */
+export async function sendMessage(db: Db, pubsub: PubSub, authorId: string, raw: SendInput) {
+  const input = parseInput(sendSchema, raw);
+  const chatId = input.chatId ?? (await openDirectChat(db, pubsub, authorId, input.toUsername!)).id;
+  await requireMember(db, chatId, authorId);
+  const clientId = input.clientId ?? null;
+  if (clientId) {
+    const earlier = await earlierSend(db, authorId, clientId, chatId, input.text);
+    if (earlier) return earlier;
+  }
+  let message: Message;
+  try {
+    message = await db.$transaction(async (tx) => {
+      const now = new Date();
+      const chat = await tx.chat.update({
+        where: { id: chatId },
+        data: { lastSeq: { increment: 1 }, lastActivityAt: now },
+        select: { lastSeq: true, messageTtlSeconds: true },
+      });
+      const created = await tx.message.create({
+        data: {
+          chatId,
+          authorId,
+          text: input.text,
+          seq: chat.lastSeq,
+          clientId,
+          createdAt: now,
+          expiresAt: chat.messageTtlSeconds === null ? null : new Date(now.getTime() + chat.messageTtlSeconds * 1000),
+        },
+      });
+      await tx.chatMember.update({
+        where: { chatId_userId: { chatId, userId: authorId } },
+        data: { lastReadSeq: chat.lastSeq },
+      });
+      return created;
+    });
+  } catch (error) {
+    // A concurrent retry with the same clientId won the insert.
+    if (clientId && isUniqueViolation(error)) {
+      const earlier = await earlierSend(db, authorId, clientId, chatId, input.text);
+      if (earlier) return earlier;
+    }
+    throw error;
+  }
+  pubsub.publish('message:added', refOf(message));
+  return message;
+}
+
+/** The author changes a message's text. */
+export async function editMessage(
+  db: Db,
+  pubsub: PubSub,
+  retention: Retention,
+  userId: string,
+  input: { id: string; text: string },
+) {
+  const { message } = await requireVisibleMessage(db, retention, userId, input.id);
+  if (message.authorId !== userId) throw new AppError('FORBIDDEN', 'Only the author can edit a message.');
+  const text = parseInput(z.object({ text: textSchema }), { text: input.text }).text;
+  const edited = await db.message.update({ where: { id: message.id }, data: { text, editedAt: new Date() } });
+  pubsub.publish('message:edited', refOf(edited));
+  return edited;
+}
+
+/** The author, or an owner of the group, removes a message from history; its seq is never reused. */
+export async function deleteMessage(db: Db, pubsub: PubSub, retention: Retention, userId: string, messageId: string) {
+  const { message, membership } = await requireVisibleMessage(db, retention, userId, messageId);
+  if (message.authorId !== userId) {
+    const chat = await db.chat.findUniqueOrThrow({ where: { id: message.chatId }, select: { kind: true } });
+    if (chat.kind !== 'GROUP' || membership.role !== 'OWNER') {
+      throw new AppError('FORBIDDEN', "Only the author or a group owner can delete a message.");
+    }
+  }
+  await db.message.deleteMany({ where: { id: message.id } });
+  const ref = refOf(message);
+  pubsub.publish('message:deleted', ref);
+  return ref;
+}
+
+/**
+ * One page of a chat's history, oldest first by seq; `query` is the Prisma
+ * selection for the requested fields, so authors and chats load in the same
+ * statement batch whatever the page size.
+ */
+export function readHistory(
+  db: Db,
+  retention: Retention,
+  chatId: string,
+  page: Page<number>,
+  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
+) {
+  const forward = page.direction === 'forward';
+  return db.message.findMany({
+    ...query,
+    where: {
+      chatId,
+      ...visibleMessages(retention),
+      ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
+    },
+    orderBy: { seq: forward ? 'asc' : 'desc' },
+    take: page.size + 1,
+  }) as Promise<Message[]>;
+}

@@ -1,0 +1,133 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { viewerOf, type Context } from '../context.ts';
+import { requireMember } from '../domain/chats.ts';
+import { deleteMessage, editMessage, readHistory, sendMessage } from '../domain/messages.ts';
+import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
+import type { MessageRef } from '../events.ts';
+import { builder } from './builder.ts';
+import { Chat } from './chat.ts';
+import { lastMessage } from './loaders.ts';
+import { User } from './user.ts';
+
+export const Message = builder.prismaNode('Message', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    chat: t.relation('chat', { type: Chat }),
+    author: t.relation('author', { type: User }),
+    text: t.exposeString('text'),
+    seq: t.exposeInt('seq', {
+      description: '1, 2, 3, ... in the order the chat received messages; never reused.',
+    }),
+    clientId: t.string({
+      nullable: true,
+      description: "The sender's idempotency key, if it sent one; shown to the sender only.",
+      resolve: (message, _args, ctx) => (message.authorId === ctx.viewer?.userId ? message.clientId : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
+    isEdited: t.boolean({ resolve: (message) => message.editedAt !== null }),
+  }),
+});
+
+export const MessageConnection = builder.connectionObject(
+  { type: Message, name: 'MessageConnection' },
+  { name: 'MessageEdge' },
+);
+
+export const MessageDeletion = builder.objectRef<MessageRef>('MessageDeletion').implement({
+  description: 'What remains of a deleted message: enough for clients to drop it.',
+  fields: (t) => ({
+    id: t.globalID({ resolve: (ref) => ({ type: 'Message', id: ref.messageId }) }),
+    chatId: t.globalID({ resolve: (ref) => ({ type: 'Chat', id: ref.chatId }) }),
+    seq: t.exposeInt('seq'),
+  }),
+});
+
+const HISTORY_DESCRIPTION = 'Oldest first. `last: N` gives the newest N; `before` pages back; `after` catches up.';
+
+/** A page of a chat's history for a member; NOT_FOUND for anyone else. */
+async function history(chatId: string, args: PageArgs, ctx: Context, info: GraphQLResolveInfo) {
+  const page = parsePage(args, isInteger);
+  await requireMember(ctx.prisma, chatId, viewerOf(ctx).userId);
+  const query = queryFromInfo({ context: ctx, info, typeName: 'Message', path: ['edges', 'node'] });
+  const rows = await readHistory(ctx.prisma, ctx.config, chatId, page, query);
+  return toConnection(page, rows, (message) => message.seq);
+}
+
+builder.prismaObjectFields(Chat, (t) => ({
+  lastMessage: t.field({
+    type: Message,
+    nullable: true,
+    resolve: (chat, _args, ctx) => lastMessage(ctx).load(chat.id),
+  }),
+  messages: t.connection(
+    {
+      type: Message,
+      authScopes: { loggedIn: true },
+      description: HISTORY_DESCRIPTION,
+      resolve: (chat, args, ctx, info) => history(chat.id, args, ctx, info),
+    },
+    MessageConnection,
+  ),
+}));
+
+builder.queryField('messages', (t) =>
+  t.connection(
+    {
+      type: Message,
+      authScopes: { loggedIn: true },
+      description: HISTORY_DESCRIPTION,
+      args: { chatId: t.arg.globalID({ for: Chat }) },
+      resolve: (_root, args, ctx, info) => history(args.chatId.id, args, ctx, info),
+    },
+    MessageConnection,
+  ),
+);
+
+const SendMessageInput = builder.inputType('SendMessageInput', {
+  fields: (t) => ({
+    chatId: t.globalID({
+      required: false,
+      for: Chat,
+      description:
+        'Exactly one of chatId and toUsername. toUsername uses (or opens) the direct chat with that user.',
+    }),
+    toUsername: t.string({ required: false }),
+    text: t.string({ description: '1–4000 characters after trimming.' }),
+    clientId: t.string({
+      required: false,
+      description:
+        'Idempotency key (up to 64 characters): resending the same clientId returns the first message instead of a duplicate.',
+    }),
+  }),
+});
+
+const EditMessageInput = builder.inputType('EditMessageInput', {
+  fields: (t) => ({
+    id: t.globalID({ for: Message }),
+    text: t.string(),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  sendMessage: t.withAuth({ loggedIn: true }).field({
+    type: Message,
+    args: { input: t.arg({ type: SendMessageInput }) },
+    resolve: (_root, { input }, ctx) =>
+      sendMessage(ctx.prisma, ctx.pubsub, ctx.viewer.userId, { ...input, chatId: input.chatId?.id }),
+  }),
+  editMessage: t.withAuth({ loggedIn: true }).field({
+    type: Message,
+    description: 'The author changes the text of a message.',
+    args: { input: t.arg({ type: EditMessageInput }) },
+    resolve: (_root, { input }, ctx) =>
+      editMessage(ctx.prisma, ctx.pubsub, ctx.config, ctx.viewer.userId, { id: input.id.id, text: input.text }),
+  }),
+  deleteMessage: t.withAuth({ loggedIn: true }).field({
+    type: MessageDeletion,
+    description: 'The author, or an owner of the group, deletes a message.',
+    args: { id: t.arg.globalID({ for: Message }) },
+    resolve: (_root, { id }, ctx) => deleteMessage(ctx.prisma, ctx.pubsub, ctx.config, ctx.viewer.userId, id.id),
+  }),
+}));
