@@ -2,10 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { AppConfig } from './config.ts';
+import type { Services } from './context.ts';
 import { openDatabase } from './db/client.ts';
-import { startRetentionSweeper } from './domain/retention.ts';
 import { applyMigrations, providerOf } from './db/migrations.ts';
-import { createEvents } from './events.ts';
+import { createPresence } from './domain/presence.ts';
+import { startRetentionSweeper } from './domain/retention.ts';
+import { createTypingTracker } from './domain/typing.ts';
+import { createEventBus } from './events.ts';
 import { createMetrics } from './server/metrics.ts';
 import { attachWebSocketServer } from './server/websocket.ts';
 import { createYogaServer } from './server/yoga.ts';
@@ -23,22 +26,28 @@ export interface App {
  */
 export async function createApp(config: AppConfig): Promise<App> {
   const logger = pino({ level: config.logLevel });
-  await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl }).then((applied) => {
-    if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
-  });
-  const metrics = createMetrics();
+  const applied = await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl });
+  if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+  const bus = createEventBus();
+  const metrics = createMetrics({ eventListeners: () => bus.listenerCount() });
   const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc());
-  const pubsub = createEvents();
-  const yoga = createYogaServer({ prisma, config, pubsub, metrics, logger });
+  const services: Services = {
+    prisma,
+    config,
+    bus,
+    presence: createPresence(prisma, bus),
+    typing: createTypingTracker(bus, config.typingTimeoutSeconds * 1000),
+  };
   const sweeper = startRetentionSweeper({
     db: prisma,
-    pubsub,
+    bus,
     logger,
     retention: config,
     intervalSeconds: config.retentionSweepSeconds,
   });
+  const yoga = createYogaServer({ services, metrics, logger });
   const httpServer = createServer(yoga);
-  const websocket = attachWebSocketServer({ httpServer, yoga, prisma, config });
+  const websocket = attachWebSocketServer({ httpServer, yoga, services, metrics, logger });
   let stopping: Promise<void> | undefined;
 
   return {
@@ -55,6 +64,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     stop: () =>
       (stopping ??= (async () => {
         await sweeper.stop();
+        services.typing.close();
         await websocket.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -16,6 +16,17 @@ export interface AppConfig {
   /** Global retention: messages older than this are deleted; null keeps them forever. */
   messageRetentionSeconds: number | null;
   retentionSweepSeconds: number;
+  /** How long a typing indicator lasts without a stop or a refresh. */
+  typingTimeoutSeconds: number;
+  websocket: {
+    /** Ping interval; a socket that misses a pong by the next ping is dropped. */
+    keepAliveMs: number;
+    /** How long a socket may take to send connection_init. */
+    initTimeoutMs: number;
+    maxSubscriptionsPerSocket: number;
+    maxSocketsPerUser: number;
+    maxPayloadBytes: number;
+  };
 }
 
 export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
@@ -39,6 +50,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MESSAGE_RETENTION_SECONDS: optionalInt(1),
   RETENTION_SWEEP_SECONDS: z.coerce.number().positive().default(60),
+  TYPING_TIMEOUT_SECONDS: z.coerce.number().positive().default(5),
+  WS_KEEPALIVE_SECONDS: z.coerce.number().positive().default(12),
+  WS_INIT_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(100),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
 });
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -90,5 +107,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: env.LOG_LEVEL,
     messageRetentionSeconds: env.MESSAGE_RETENTION_SECONDS ?? null,
     retentionSweepSeconds: env.RETENTION_SWEEP_SECONDS,
+    typingTimeoutSeconds: env.TYPING_TIMEOUT_SECONDS,
+    websocket: {
+      keepAliveMs: env.WS_KEEPALIVE_SECONDS * 1000,
+      initTimeoutMs: env.WS_INIT_TIMEOUT_SECONDS * 1000,
+      maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS,
+      maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
+      maxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
+    },
   };
 }

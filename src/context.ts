@@ -1,19 +1,26 @@
 import type { AppConfig } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Viewer } from './domain/auth.ts';
-import type { PubSub } from './events.ts';
+import type { Presence } from './domain/presence.ts';
+import type { TypingTracker } from './domain/typing.ts';
+import type { EventBus } from './events.ts';
 
 /**
- * What every resolver sees, over HTTP and WebSocket alike.
- *
- * The Prisma client is here rather than a module-level value (Pothos's usual
- * advice) because each `createApp` owns its own database connection: tests and
- * multi-instance runs hold several apps in one process.
+ * What one app instance holds for all requests. The Prisma client is here
+ * rather than a module-level value (Pothos's usual advice) because each
+ * `createApp` owns its own database connection: tests and multi-instance runs
+ * hold several apps in one process.
  */
-export interface Context {
+export interface Services {
   prisma: Db;
   config: AppConfig;
-  pubsub: PubSub;
+  bus: EventBus;
+  presence: Presence;
+  typing: TypingTracker;
+}
+
+/** What every resolver sees, over HTTP and WebSocket alike. */
+export interface Context extends Services {
   /** Null when the request carries no valid token. */
   viewer: Viewer | null;
   /** Default device name for sessions opened by this request. */

@@ -1,8 +1,11 @@
-import { createPubSub, type PubSub as YogaPubSub, type PubSubEventTarget } from 'graphql-yoga';
-
 /**
- * Everything the server announces after a write commits. Payloads carry ids
- * only: subscribers read what they show through the same resolvers as queries.
+ * The server's event bus: everything announced after a write commits.
+ * Payloads carry ids only; subscribers read what they show through the same
+ * resolvers as queries.
+ *
+ * It is a thin typed layer over an EventTarget: an in-memory one by default,
+ * or any target that spans instances (graphql-yoga's Redis event target) when
+ * the server runs as several instances.
  */
 export interface MessageRef {
   chatId: string;
@@ -17,19 +20,67 @@ export interface MembershipChange {
   member: boolean;
 }
 
+export interface TypingChange {
+  chatId: string;
+  userId: string;
+  typing: boolean;
+}
+
+export interface PresenceChange {
+  userId: string;
+  online: boolean;
+  lastSeenAt: string | null;
+}
+
 export type Events = {
-  'message:added': [MessageRef];
-  'message:edited': [MessageRef];
-  'message:deleted': [MessageRef];
-  'chat:membership': [MembershipChange];
+  'message:added': MessageRef;
+  'message:edited': MessageRef;
+  'message:deleted': MessageRef;
+  'chat:membership': MembershipChange;
+  'chat:typing': TypingChange;
+  'user:presence': PresenceChange;
+  'session:revoked': { sessionId: string };
 };
 
-export type PubSub = YogaPubSub<Events>;
+export type Topic = keyof Events;
 
-/**
- * The pubsub every instance publishes to and subscribes from: yoga's, in
- * memory by default; pass an event target (e.g. Redis) to span instances.
- */
-export function createEvents(eventTarget?: PubSubEventTarget<Events>): PubSub {
-  return createPubSub<Events>({ eventTarget });
+/** The part of EventTarget the bus needs; yoga's Redis event target has it too. */
+export interface BusTarget {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+export interface EventBus {
+  /** Announces an event to every listener on every instance sharing the target. */
+  publish<T extends Topic>(topic: T, payload: Events[T]): void;
+  /**
+   * Calls `listener` synchronously for each event of `topic`, in the order
+   * they are dispatched; returns the function that stops it.
+   */
+  on<T extends Topic>(topic: T, listener: (payload: Events[T]) => void): () => void;
+  /** Listeners currently attached (a leak shows as a count that only grows). */
+  listenerCount(): number;
+}
+
+export function createEventBus(target: BusTarget = new EventTarget()): EventBus {
+  let listeners = 0;
+  return {
+    publish(topic, payload) {
+      target.dispatchEvent(new CustomEvent(topic, { detail: payload }));
+    },
+    on(topic, listener) {
+      const handler = (event: Event) => listener((event as CustomEvent).detail);
+      target.addEventListener(topic, handler);
+      listeners += 1;
+      let attached = true;
+      return () => {
+        if (!attached) return;
+        attached = false;
+        target.removeEventListener(topic, handler);
+        listeners -= 1;
+      };
+    },
+    listenerCount: () => listeners,
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
+import type { EventBus } from '../events.ts';
 import { AppError, isUniqueViolation, parseInput } from '../errors.ts';
 import { hashPassword, signToken, verifyPassword, type TokenSettings } from './auth.ts';
 
@@ -92,7 +93,9 @@ export async function login(db: Db, settings: AccountSettings, input: LoginInput
  * Ends one of the user's sessions; false when it was not theirs or is already gone.
  * Its token stops working at once, since every request looks its session up.
  */
-export async function revokeSession(db: Db, userId: string, sessionId: string): Promise<boolean> {
+export async function revokeSession(db: Db, bus: EventBus, userId: string, sessionId: string): Promise<boolean> {
   const { count } = await db.session.deleteMany({ where: { id: sessionId, userId } });
+  // Sockets opened with the session's token close on this (on every instance).
+  if (count > 0) bus.publish('session:revoked', { sessionId });
   return count > 0;
 }

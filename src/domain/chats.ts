@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
-import type { PubSub } from '../events.ts';
+import type { EventBus } from '../events.ts';
 import { AppError, badInput, isUniqueViolation, notFound, parseInput } from '../errors.ts';
 import type { ChatMember } from '../generated/prisma/client.ts';
 import { usernameKey } from './accounts.ts';
@@ -57,7 +57,7 @@ const directKeyOf = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`
  * Concurrent calls (from either side) end up with the same chat: the unique
  * directKey lets exactly one insert win and the others read it back.
  */
-export async function openDirectChat(db: Db, pubsub: PubSub, userId: string, username: string) {
+export async function openDirectChat(db: Db, bus: EventBus, userId: string, username: string) {
   const otherId = await userIdOf(db, username);
   if (otherId === userId) throw badInput('A direct chat needs another user.', 'username');
   const directKey = directKeyOf(userId, otherId);
@@ -67,7 +67,7 @@ export async function openDirectChat(db: Db, pubsub: PubSub, userId: string, use
     const chat = await db.chat.create({
       data: { kind: 'DIRECT', directKey, members: { create: [{ userId }, { userId: otherId }] } },
     });
-    for (const member of [userId, otherId]) pubsub.publish('chat:membership', { chatId: chat.id, userId: member, member: true });
+    for (const member of [userId, otherId]) bus.publish('chat:membership', { chatId: chat.id, userId: member, member: true });
     return chat;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
@@ -76,7 +76,7 @@ export async function openDirectChat(db: Db, pubsub: PubSub, userId: string, use
 }
 
 /** A group owned by the caller, with the named users as members. Unknown names create nothing. */
-export async function createGroupChat(db: Db, pubsub: PubSub, userId: string, input: GroupInput) {
+export async function createGroupChat(db: Db, bus: EventBus, userId: string, input: GroupInput) {
   const group = parseInput(groupSchema, input);
   const keys = [...new Set((group.members ?? []).map(usernameKey))];
   const users = await db.user.findMany({ where: { usernameKey: { in: keys } }, select: { id: true, usernameKey: true } });
@@ -93,12 +93,12 @@ export async function createGroupChat(db: Db, pubsub: PubSub, userId: string, in
       members: { create: [{ userId, role: 'OWNER' }, ...memberIds.map((id) => ({ userId: id }))] },
     },
   });
-  for (const member of [userId, ...memberIds]) pubsub.publish('chat:membership', { chatId: chat.id, userId: member, member: true });
+  for (const member of [userId, ...memberIds]) bus.publish('chat:membership', { chatId: chat.id, userId: member, member: true });
   return chat;
 }
 
 /** Joins a public group; joining one you are in changes nothing. Anything else is NOT_FOUND. */
-export async function joinChat(db: Db, pubsub: PubSub, userId: string, chatId: string) {
+export async function joinChat(db: Db, bus: EventBus, userId: string, chatId: string) {
   const chat = await db.chat.findUnique({ where: { id: chatId } });
   const isMember = chat ? (await db.chatMember.count({ where: { chatId, userId } })) > 0 : false;
   if (!chat || (!isMember && !(chat.kind === 'GROUP' && chat.isPublic))) throw chatNotFound();
@@ -108,7 +108,7 @@ export async function joinChat(db: Db, pubsub: PubSub, userId: string, chatId: s
       create: { chatId, userId },
       update: {},
     });
-    pubsub.publish('chat:membership', { chatId, userId, member: true });
+    bus.publish('chat:membership', { chatId, userId, member: true });
   }
   return chat;
 }
@@ -117,7 +117,7 @@ export async function joinChat(db: Db, pubsub: PubSub, userId: string, chatId: s
  * Takes `userId` out of a group. When no owner is left, the longest-standing
  * member becomes owner; when nobody is left, the group is deleted.
  */
-async function removeFromGroup(db: Db, pubsub: PubSub, chatId: string, userId: string) {
+async function removeFromGroup(db: Db, bus: EventBus, chatId: string, userId: string) {
   await db.$transaction(async (tx) => {
     await tx.chatMember.delete({ where: { chatId_userId: { chatId, userId } } });
     const owners = await tx.chatMember.count({ where: { chatId, role: 'OWNER' } });
@@ -129,22 +129,22 @@ async function removeFromGroup(db: Db, pubsub: PubSub, chatId: string, userId: s
       await tx.chat.delete({ where: { id: chatId } });
     }
   });
-  pubsub.publish('chat:membership', { chatId, userId, member: false });
+  bus.publish('chat:membership', { chatId, userId, member: false });
 }
 
-export async function leaveChat(db: Db, pubsub: PubSub, userId: string, chatId: string): Promise<true> {
+export async function leaveChat(db: Db, bus: EventBus, userId: string, chatId: string): Promise<true> {
   const membership = await db.chatMember.findUnique({
     where: { chatId_userId: { chatId, userId } },
     include: { chat: { select: { kind: true } } },
   });
   if (!membership) throw chatNotFound();
   if (membership.chat.kind !== 'GROUP') throw badInput('Direct chats cannot be left.');
-  await removeFromGroup(db, pubsub, chatId, userId);
+  await removeFromGroup(db, bus, chatId, userId);
   return true;
 }
 
 /** An owner adds `username` to the group; adding a member again changes nothing. */
-export async function addChatMember(db: Db, pubsub: PubSub, userId: string, chatId: string, username: string) {
+export async function addChatMember(db: Db, bus: EventBus, userId: string, chatId: string, username: string) {
   await requireGroupOwner(db, chatId, userId);
   const memberId = await userIdOf(db, username);
   const existing = await db.chatMember.findUnique({ where: { chatId_userId: { chatId, userId: memberId } } });
@@ -154,19 +154,19 @@ export async function addChatMember(db: Db, pubsub: PubSub, userId: string, chat
       create: { chatId, userId: memberId },
       update: {},
     });
-    pubsub.publish('chat:membership', { chatId, userId: memberId, member: true });
+    bus.publish('chat:membership', { chatId, userId: memberId, member: true });
   }
   return db.chat.findUniqueOrThrow({ where: { id: chatId } });
 }
 
 /** An owner removes someone else from the group (to remove yourself, leave). */
-export async function removeChatMember(db: Db, pubsub: PubSub, userId: string, chatId: string, username: string) {
+export async function removeChatMember(db: Db, bus: EventBus, userId: string, chatId: string, username: string) {
   await requireGroupOwner(db, chatId, userId);
   const memberId = await userIdOf(db, username);
   if (memberId === userId) throw badInput('To remove yourself, use leaveChat.', 'username');
   const existing = await db.chatMember.findUnique({ where: { chatId_userId: { chatId, userId: memberId } } });
   if (!existing) throw notFound(`Member "${username}"`);
-  await removeFromGroup(db, pubsub, chatId, memberId);
+  await removeFromGroup(db, bus, chatId, memberId);
   return db.chat.findUniqueOrThrow({ where: { id: chatId } });
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
-import type { MessageRef, PubSub } from '../events.ts';
+import type { MessageRef, EventBus } from '../events.ts';
 import { AppError, isUniqueViolation, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { openDirectChat, requireMember } from './chats.ts';
@@ -70,9 +70,9 @@ async function earlierSend(db: Db, authorId: string, clientId: string, chatId: s
  * gap-free per chat whatever the concurrency, and a failed insert takes its
  * seq back with it. A retried clientId returns the first message.
  */
-export async function sendMessage(db: Db, pubsub: PubSub, authorId: string, raw: SendInput) {
+export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: SendInput) {
   const input = parseInput(sendSchema, raw);
-  const chatId = input.chatId ?? (await openDirectChat(db, pubsub, authorId, input.toUsername!)).id;
+  const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
   await requireMember(db, chatId, authorId);
   const clientId = input.clientId ?? null;
   if (clientId) {
@@ -113,14 +113,14 @@ export async function sendMessage(db: Db, pubsub: PubSub, authorId: string, raw:
     }
     throw error;
   }
-  pubsub.publish('message:added', refOf(message));
+  bus.publish('message:added', refOf(message));
   return message;
 }
 
 /** The author changes a message's text. */
 export async function editMessage(
   db: Db,
-  pubsub: PubSub,
+  bus: EventBus,
   retention: Retention,
   userId: string,
   input: { id: string; text: string },
@@ -129,12 +129,12 @@ export async function editMessage(
   if (message.authorId !== userId) throw new AppError('FORBIDDEN', 'Only the author can edit a message.');
   const text = parseInput(z.object({ text: textSchema }), { text: input.text }).text;
   const edited = await db.message.update({ where: { id: message.id }, data: { text, editedAt: new Date() } });
-  pubsub.publish('message:edited', refOf(edited));
+  bus.publish('message:edited', refOf(edited));
   return edited;
 }
 
 /** The author, or an owner of the group, removes a message from history; its seq is never reused. */
-export async function deleteMessage(db: Db, pubsub: PubSub, retention: Retention, userId: string, messageId: string) {
+export async function deleteMessage(db: Db, bus: EventBus, retention: Retention, userId: string, messageId: string) {
   const { message, membership } = await requireVisibleMessage(db, retention, userId, messageId);
   if (message.authorId !== userId) {
     const chat = await db.chat.findUniqueOrThrow({ where: { id: message.chatId }, select: { kind: true } });
@@ -144,7 +144,7 @@ export async function deleteMessage(db: Db, pubsub: PubSub, retention: Retention
   }
   await db.message.deleteMany({ where: { id: message.id } });
   const ref = refOf(message);
-  pubsub.publish('message:deleted', ref);
+  bus.publish('message:deleted', ref);
   return ref;
 }
 

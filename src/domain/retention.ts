@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import type { PubSub } from '../events.ts';
+import type { EventBus } from '../events.ts';
 import { visibleMessages, type Retention } from './messages.ts';
 
 /** Rows deleted per statement: keeps each write transaction short. */
@@ -8,7 +8,7 @@ const BATCH_SIZE = 500;
 
 interface SweeperDeps {
   db: Db;
-  pubsub: PubSub;
+  bus: EventBus;
   logger: Logger;
   retention: Retention;
   intervalSeconds: number;
@@ -18,7 +18,7 @@ interface SweeperDeps {
  * Deletes expired messages in batches (announcing each as deleteMessage does)
  * and prunes sessions whose tokens have expired. Returns how many messages it deleted.
  */
-export async function sweepExpired({ db, pubsub, retention }: Omit<SweeperDeps, 'logger' | 'intervalSeconds'>) {
+export async function sweepExpired({ db, bus, retention }: Omit<SweeperDeps, 'logger' | 'intervalSeconds'>) {
   const now = new Date();
   let deleted = 0;
   for (;;) {
@@ -31,7 +31,7 @@ export async function sweepExpired({ db, pubsub, retention }: Omit<SweeperDeps, 
     if (batch.length === 0) break;
     await db.message.deleteMany({ where: { id: { in: batch.map((message) => message.id) } } });
     for (const message of batch) {
-      pubsub.publish('message:deleted', { chatId: message.chatId, messageId: message.id, seq: message.seq });
+      bus.publish('message:deleted', { chatId: message.chatId, messageId: message.id, seq: message.seq });
     }
     deleted += batch.length;
     if (batch.length < BATCH_SIZE) break;

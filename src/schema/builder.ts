@@ -49,3 +49,4 @@ builder.addScalarType('DateTime', DateTimeResolver, {
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -172,37 +172,37 @@ builder.mutationFields((t) => {
       type: Chat,
       description: 'Idempotent: returns the existing direct chat if there is one.',
       args: { username: t.arg.string() },
-      resolve: (_root, { username }, ctx) => openDirectChat(ctx.prisma, ctx.pubsub, ctx.viewer.userId, username),
+      resolve: (_root, { username }, ctx) => openDirectChat(ctx.prisma, ctx.bus, ctx.viewer.userId, username),
     }),
     createGroupChat: signedIn.field({
       type: Chat,
       args: { input: t.arg({ type: CreateGroupChatInput }) },
-      resolve: (_root, { input }, ctx) => createGroupChat(ctx.prisma, ctx.pubsub, ctx.viewer.userId, input),
+      resolve: (_root, { input }, ctx) => createGroupChat(ctx.prisma, ctx.bus, ctx.viewer.userId, input),
     }),
     joinChat: signedIn.field({
       type: Chat,
       description: 'Joins a public group.',
       args: { chatId: chatId() },
-      resolve: (_root, args, ctx) => joinChat(ctx.prisma, ctx.pubsub, ctx.viewer.userId, args.chatId.id),
+      resolve: (_root, args, ctx) => joinChat(ctx.prisma, ctx.bus, ctx.viewer.userId, args.chatId.id),
     }),
     leaveChat: signedIn.boolean({
       description: 'Leaves a group. The longest-standing member inherits ownership; an empty group is deleted.',
       args: { chatId: chatId() },
-      resolve: (_root, args, ctx) => leaveChat(ctx.prisma, ctx.pubsub, ctx.viewer.userId, args.chatId.id),
+      resolve: (_root, args, ctx) => leaveChat(ctx.prisma, ctx.bus, ctx.viewer.userId, args.chatId.id),
     }),
     addChatMember: signedIn.field({
       type: Chat,
       description: "A group owner adds a member.",
       args: { chatId: chatId(), username: t.arg.string() },
       resolve: (_root, args, ctx) =>
-        addChatMember(ctx.prisma, ctx.pubsub, ctx.viewer.userId, args.chatId.id, args.username),
+        addChatMember(ctx.prisma, ctx.bus, ctx.viewer.userId, args.chatId.id, args.username),
     }),
     removeChatMember: signedIn.field({
       type: Chat,
       description: 'A group owner removes a member.',
       args: { chatId: chatId(), username: t.arg.string() },
       resolve: (_root, args, ctx) =>
-        removeChatMember(ctx.prisma, ctx.pubsub, ctx.viewer.userId, args.chatId.id, args.username),
+        removeChatMember(ctx.prisma, ctx.bus, ctx.viewer.userId, args.chatId.id, args.username),
     }),
     setChatMessageTtl: signedIn.field({
       type: Chat,

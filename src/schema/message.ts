@@ -2,8 +2,10 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { viewerOf, type Context } from '../context.ts';
 import { requireMember } from '../domain/chats.ts';
+import { chatEvents, loadMessages, messagesAfter } from '../domain/feeds.ts';
 import { deleteMessage, editMessage, readHistory, sendMessage } from '../domain/messages.ts';
 import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
+import { badInput } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
 import { builder } from './builder.ts';
 import { Chat } from './chat.ts';
@@ -115,19 +117,71 @@ builder.mutationFields((t) => ({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput }) },
     resolve: (_root, { input }, ctx) =>
-      sendMessage(ctx.prisma, ctx.pubsub, ctx.viewer.userId, { ...input, chatId: input.chatId?.id }),
+      sendMessage(ctx.prisma, ctx.bus, ctx.viewer.userId, { ...input, chatId: input.chatId?.id }),
   }),
   editMessage: t.withAuth({ loggedIn: true }).field({
     type: Message,
     description: 'The author changes the text of a message.',
     args: { input: t.arg({ type: EditMessageInput }) },
     resolve: (_root, { input }, ctx) =>
-      editMessage(ctx.prisma, ctx.pubsub, ctx.config, ctx.viewer.userId, { id: input.id.id, text: input.text }),
+      editMessage(ctx.prisma, ctx.bus, ctx.config, ctx.viewer.userId, { id: input.id.id, text: input.text }),
   }),
   deleteMessage: t.withAuth({ loggedIn: true }).field({
     type: MessageDeletion,
     description: 'The author, or an owner of the group, deletes a message.',
     args: { id: t.arg.globalID({ for: Message }) },
-    resolve: (_root, { id }, ctx) => deleteMessage(ctx.prisma, ctx.pubsub, ctx.config, ctx.viewer.userId, id.id),
+    resolve: (_root, { id }, ctx) => deleteMessage(ctx.prisma, ctx.bus, ctx.config, ctx.viewer.userId, id.id),
   }),
 }));
+
+builder.subscriptionFields((t) => {
+  const signedIn = t.withAuth({ loggedIn: true });
+  const chatIdArg = () =>
+    t.arg.globalID({ for: Chat, required: false, description: "One chat; omit it for all of the caller's chats." });
+  /** The chat a one-chat subscription follows, checked once up front (NOT_FOUND for non-members). */
+  const followedChat = async (ctx: Context, chatId: { id: string } | null | undefined) => {
+    if (!chatId) return null;
+    await requireMember(ctx.prisma, chatId.id, viewerOf(ctx).userId);
+    return chatId.id;
+  };
+  const feedDeps = (ctx: Context) => ({ db: ctx.prisma, bus: ctx.bus, retention: ctx.config });
+  return {
+    messageAdded: signedIn.field({
+      type: Message,
+      description:
+        "New messages in one chat, or in all of the caller's chats when chatId is omitted.\n" +
+        'With chatId and afterSeq, first replays the stored messages with seq > afterSeq, then goes live: ' +
+        'after a reconnect, subscribe with the last seq you saw and nothing is missed or repeated.',
+      args: { chatId: chatIdArg(), afterSeq: t.arg.int({ required: false }) },
+      subscribe: async (_root, args, ctx) => {
+        if (args.afterSeq != null && !args.chatId) throw badInput('afterSeq needs a chatId.', 'afterSeq');
+        if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more.', 'afterSeq');
+        const chatId = await followedChat(ctx, args.chatId);
+        const refs =
+          chatId !== null && args.afterSeq != null
+            ? messagesAfter(feedDeps(ctx), ctx.viewer.userId, chatId, args.afterSeq)
+            : chatEvents(feedDeps(ctx), 'message:added', ctx.viewer.userId, chatId);
+        return loadMessages(feedDeps(ctx), refs);
+      },
+      resolve: (message) => message,
+    }),
+    messageEdited: signedIn.field({
+      type: Message,
+      args: { chatId: chatIdArg() },
+      subscribe: async (_root, args, ctx) =>
+        loadMessages(
+          feedDeps(ctx),
+          chatEvents(feedDeps(ctx), 'message:edited', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
+        ),
+      resolve: (message) => message,
+    }),
+    messageDeleted: signedIn.field({
+      type: MessageDeletion,
+      description: 'Deletions by authors and owners, and messages removed by retention.',
+      args: { chatId: chatIdArg() },
+      subscribe: async (_root, args, ctx) =>
+        chatEvents(feedDeps(ctx), 'message:deleted', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
+      resolve: (ref) => ref,
+    }),
+  };
+});

@@ -83,11 +83,11 @@ builder.mutationFields((t) => ({
   }),
   logout: t.withAuth({ loggedIn: true }).boolean({
     description: 'Ends the current session: its token stops working at once.',
-    resolve: (_root, _args, ctx) => revokeSession(ctx.prisma, ctx.viewer.userId, ctx.viewer.sessionId),
+    resolve: (_root, _args, ctx) => revokeSession(ctx.prisma, ctx.bus, ctx.viewer.userId, ctx.viewer.sessionId),
   }),
   revokeSession: t.withAuth({ loggedIn: true }).boolean({
     description: "Ends one of the caller's sessions; false when there is no such session of theirs.",
     args: { id: t.arg.globalID({ for: Session }) },
-    resolve: (_root, { id }, ctx) => revokeSession(ctx.prisma, ctx.viewer.userId, id.id),
+    resolve: (_root, { id }, ctx) => revokeSession(ctx.prisma, ctx.bus, ctx.viewer.userId, id.id),
   }),
 }));

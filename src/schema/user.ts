@@ -15,7 +15,7 @@ export const User = builder.prismaNode('User', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     online: t.boolean({
       description: 'True while the user holds at least one authenticated subscription socket.',
-      resolve: () => false,
+      resolve: (user, _args, ctx) => ctx.presence.isOnline(user.id),
     }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
   }),

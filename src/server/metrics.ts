@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
  * The server's Prometheus metrics, one registry per app (several apps may run
  * in one process, as in the tests), served as text at GET /metrics.
  */
-export function createMetrics() {
+export function createMetrics(sources: { eventListeners: () => number }) {
   const registry = new Registry();
   return {
     registry,
@@ -21,8 +21,16 @@ export function createMetrics() {
     }),
     subscriptions: new Gauge({
       name: 'messenger_subscriptions',
-      help: 'Active GraphQL subscriptions over all sockets',
+      help: 'Active GraphQL operations over all sockets',
       registers: [registry],
+    }),
+    listeners: new Gauge({
+      name: 'messenger_event_listeners',
+      help: 'Listeners attached to the event bus (subscription feeds hold one or two each)',
+      registers: [registry],
+      collect() {
+        this.set(sources.eventListeners());
+      },
     }),
   };
 }

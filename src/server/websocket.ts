@@ -2,16 +2,20 @@ import type { Server } from 'node:http';
 import type { ExecutionArgs, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import type { AppConfig } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import { createGraphQLError } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Services } from '../context.ts';
 import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import type { Metrics } from './metrics.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
 // setTimeout takes at most a signed 32-bit number of milliseconds.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 // RFC 6455 "going away": the server is shutting down; clients may reconnect.
 const GOING_AWAY = 1001;
+// graphql-ws has no "too many sockets" code; its "too many" close code says it best.
+const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 
 interface EnvelopedRoot {
   execute: typeof executeFn;
@@ -21,52 +25,92 @@ interface EnvelopedRoot {
 interface SocketState {
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
+  operations: number;
 }
 
 interface WebSocketDeps {
   httpServer: Server;
   yoga: YogaServer;
-  prisma: Db;
-  config: AppConfig;
+  services: Services;
+  metrics: Metrics;
+  logger: Logger;
 }
 
 /**
  * graphql-ws on the HTTP server's /graphql path. Every operation runs through
  * yoga's enveloped pipeline, so plugins, error masking and authorization are
- * the same as over HTTP; the socket is authenticated once, at connection_init.
+ * the same as over HTTP. The socket is authenticated once, at
+ * connection_init, and closed with 4403 when its token expires or its session
+ * is revoked. Authenticated sockets are what make a user online.
  */
-export function attachWebSocketServer({ httpServer, yoga, prisma, config }: WebSocketDeps) {
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+export function attachWebSocketServer({ httpServer, yoga, services, metrics, logger }: WebSocketDeps) {
+  const { prisma, config, presence, bus } = services;
+  const limits = config.websocket;
+  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: limits.maxPayloadBytes });
   const states = new WeakMap<object, SocketState>();
   const stateOf = (extra: object) => {
     let state = states.get(extra);
-    if (!state) states.set(extra, (state = {}));
+    if (!state) states.set(extra, (state = { operations: 0 }));
     return state;
   };
+  const socketsBySession = new Map<string, Set<WebSocket>>();
+
+  const offRevoked = bus.on('session:revoked', ({ sessionId }) => {
+    for (const socket of socketsBySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
+  });
 
   const disposable = useServer<Record<string, unknown>>(
     {
-      connectionInitWaitTimeout: 10_000,
+      connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
         const viewer = await authenticate(prisma, config, token);
         if (!viewer) return false; // graphql-ws closes with CloseCode.Forbidden (4403)
+        const socket = ctx.extra.socket;
+        if (presence.socketCount(viewer.userId) >= limits.maxSocketsPerUser) {
+          socket.close(TOO_MANY_SOCKETS, 'Too many sockets for this user');
+          return false;
+        }
         const state = stateOf(ctx.extra);
         state.viewer = viewer;
         const untilExpiry = viewer.tokenExpiresAt.getTime() - Date.now();
         state.expiryTimer = setTimeout(
-          () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
+          () => socket.close(CloseCode.Forbidden, 'Token expired'),
           Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS),
         );
+        let sessionSockets = socketsBySession.get(viewer.sessionId);
+        if (!sessionSockets) socketsBySession.set(viewer.sessionId, (sessionSockets = new Set()));
+        sessionSockets.add(socket);
+        presence.connect(viewer.userId);
+        metrics.sockets.inc();
         return true;
+      },
+      onDisconnect: async (ctx) => {
+        const { viewer } = stateOf(ctx.extra);
+        if (!viewer) return;
+        const sessionSockets = socketsBySession.get(viewer.sessionId);
+        sessionSockets?.delete(ctx.extra.socket);
+        if (sessionSockets?.size === 0) socketsBySession.delete(viewer.sessionId);
+        metrics.sockets.dec();
+        await presence.disconnect(viewer.userId).catch((error: unknown) => {
+          logger.error({ err: error }, 'recording presence failed');
+        });
       },
       onClose: (ctx) => {
         clearTimeout(stateOf(ctx.extra).expiryTimer);
       },
       onSubscribe: async (ctx, _id, payload) => {
+        const state = stateOf(ctx.extra);
+        if (state.operations >= limits.maxSubscriptionsPerSocket) {
+          return [
+            createGraphQLError(`At most ${limits.maxSubscriptionsPerSocket} operations at once on one socket.`, {
+              extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 },
+            }),
+          ];
+        }
         const socketContext: SocketContext = {
-          viewer: stateOf(ctx.extra).viewer!,
+          viewer: state.viewer!,
           userAgent: ctx.extra.request.headers['user-agent'] ?? null,
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -84,6 +128,8 @@ export function attachWebSocketServer({ httpServer, yoga, prisma, config }: WebS
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        state.operations += 1;
+        metrics.subscriptions.inc();
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
@@ -94,14 +140,20 @@ export function attachWebSocketServer({ httpServer, yoga, prisma, config }: WebS
         };
         return args;
       },
+      onComplete: (ctx) => {
+        stateOf(ctx.extra).operations -= 1;
+        metrics.subscriptions.dec();
+      },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
     },
     wss,
+    limits.keepAliveMs,
   );
 
   return {
     async close() {
+      offRevoked();
       for (const client of wss.clients) client.close(GOING_AWAY, 'Server shutting down');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -3,12 +3,9 @@ import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config.ts';
-import type { Context } from '../context.ts';
-import type { Db } from '../db/client.ts';
+import type { Context, Services } from '../context.ts';
 import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
-import type { PubSub } from '../events.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { schema } from '../schema/index.ts';
 
@@ -19,9 +16,7 @@ export interface SocketContext {
 }
 
 interface ServerDeps {
-  prisma: Db;
-  config: AppConfig;
-  pubsub: PubSub;
+  services: Services;
   metrics: Metrics;
   logger: Logger;
 }
@@ -74,7 +69,8 @@ function useOperationLog(logger: Logger): Plugin {
   };
 }
 
-export function createYogaServer({ prisma, config, pubsub, metrics, logger }: ServerDeps) {
+export function createYogaServer({ services, metrics, logger }: ServerDeps) {
+  const { prisma, config } = services;
   return createYoga<Partial<SocketContext>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -87,13 +83,11 @@ export function createYogaServer({ prisma, config, pubsub, metrics, logger }: Se
     maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
       if (initial.viewer) {
-        return { prisma, config, pubsub, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
+        return { ...services, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
       }
       const token = tokenFromCredential(initial.request.headers.get('authorization'));
       return {
-        prisma,
-        config,
-        pubsub,
+        ...services,
         viewer: await authenticate(prisma, config, token),
         userAgent: initial.request.headers.get('user-agent'),
       };

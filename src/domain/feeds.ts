@@ -1,0 +1,162 @@
+import { Repeater } from '@repeaterjs/repeater';
+import type { Db } from '../db/client.ts';
+import type { EventBus, Events, MessageRef } from '../events.ts';
+import type { Message } from '../generated/prisma/client.ts';
+import { visibleMessages, type Retention } from './messages.ts';
+
+/** Replayed messages are read from the database this many at a time. */
+const REPLAY_PAGE = 100;
+
+export interface FeedDeps {
+  db: Db;
+  bus: EventBus;
+  retention: Retention;
+}
+
+/**
+ * The chats a subscriber may receive events for, kept current by membership
+ * events. With `chatId` the scope is that one chat (membership already
+ * checked); without it, all of the user's chats, loaded once and then
+ * followed: joins add chats, leaving or removal drops them at once.
+ */
+function chatScope({ db, bus }: FeedDeps, userId: string, chatId: string | null, onLost: () => void) {
+  const chats = new Set<string>(chatId ? [chatId] : []);
+  // Changes seen while the initial list loads are applied after it, in order.
+  let pending: { chatId: string; member: boolean }[] | null = chatId ? null : [];
+  const apply = (change: { chatId: string; member: boolean }) => {
+    if (chatId && change.chatId !== chatId) return;
+    if (change.member) chats.add(change.chatId);
+    else if (chats.delete(change.chatId) && chatId) onLost();
+  };
+  const off = bus.on('chat:membership', (change) => {
+    if (change.userId !== userId) return;
+    if (pending) pending.push(change);
+    else apply(change);
+  });
+  const ready = chatId
+    ? Promise.resolve()
+    : db.chatMember.findMany({ where: { userId }, select: { chatId: true } }).then((rows) => {
+        for (const row of rows) chats.add(row.chatId);
+        for (const change of pending ?? []) apply(change);
+        pending = null;
+      });
+  return { has: (id: string) => chats.has(id), ready, stop: off };
+}
+
+type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'chat:typing';
+
+/**
+ * Events of one chat or of all the user's chats (messages added, edited or
+ * deleted, typing), filtered against the user's current memberships event by
+ * event and by `accept`. A one-chat feed ends when the user leaves or is
+ * removed from the chat.
+ */
+export function chatEvents<T extends ChatTopic>(
+  deps: FeedDeps,
+  topic: T,
+  userId: string,
+  chatId: string | null,
+  accept: (event: Events[T]) => boolean = () => true,
+): AsyncIterable<Events[T]> {
+  return new Repeater<Events[T]>(async (push, stop) => {
+    const early: Events[T][] = [];
+    let ready = false;
+    const scope = chatScope(deps, userId, chatId, () => stop());
+    const wanted = (event: Events[T]) => scope.has(event.chatId) && accept(event);
+    const off = deps.bus.on(topic, (event) => {
+      if (!ready) early.push(event);
+      else if (wanted(event)) void push(event);
+    });
+    try {
+      await scope.ready;
+      ready = true;
+      for (const event of early) if (wanted(event)) await push(event);
+      await stop;
+    } finally {
+      off();
+      scope.stop();
+    }
+  });
+}
+
+/** The messages behind a feed of refs, skipping any deleted or expired before they were read. */
+export async function* loadMessages(deps: FeedDeps, refs: AsyncIterable<MessageRef>): AsyncGenerator<Message> {
+  for await (const ref of refs) {
+    const message = await deps.db.message.findFirst({
+      where: { id: ref.messageId, ...visibleMessages(deps.retention) },
+    });
+    if (message) yield message;
+  }
+}
+
+/**
+ * Catch-up then live for one chat: first the stored messages with
+ * seq > afterSeq in order, then new ones as they arrive. Live events are
+ * listened to before the first read, so a message committed during the
+ * replay is delivered exactly once (by the replay or live, whichever saw it).
+ */
+export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, afterSeq: number) {
+  return new Repeater<MessageRef>(async (push, stop) => {
+    const replayed = new Set<number>();
+    let buffered: MessageRef[] | null = [];
+    let lastReplayed = afterSeq;
+    const deliver = (ref: MessageRef) => {
+      if (ref.seq <= afterSeq || replayed.has(ref.seq)) return undefined;
+      return push(ref);
+    };
+    const scope = chatScope(deps, userId, chatId, () => stop());
+    const off = deps.bus.on('message:added', (ref) => {
+      if (ref.chatId !== chatId || !scope.has(chatId)) return;
+      if (buffered) buffered.push(ref);
+      else void deliver(ref);
+    });
+    try {
+      for (;;) {
+        const rows = await deps.db.message.findMany({
+          where: { chatId, seq: { gt: lastReplayed }, ...visibleMessages(deps.retention) },
+          select: { id: true, chatId: true, seq: true },
+          orderBy: { seq: 'asc' },
+          take: REPLAY_PAGE,
+        });
+        for (const row of rows) {
+          await push({ chatId: row.chatId, messageId: row.id, seq: row.seq });
+          replayed.add(row.seq);
+          lastReplayed = row.seq;
+        }
+        if (rows.length < REPLAY_PAGE) break;
+      }
+      const seam = buffered.sort((a, b) => a.seq - b.seq);
+      buffered = null;
+      for (const ref of seam) await deliver(ref);
+      await stop;
+    } finally {
+      off();
+      scope.stop();
+    }
+  });
+}
+
+/**
+ * Online/offline transitions of `userIds`, or (when null) of everyone who
+ * shares a chat with `userId`, in the order they happened.
+ */
+export function presenceEvents({ db, bus }: FeedDeps, userId: string, userIds: string[] | null) {
+  return new Repeater<Events['user:presence']>(async (push, stop) => {
+    const watched = userIds && new Set(userIds);
+    let queue = Promise.resolve();
+    const sharesChat = async (otherId: string) =>
+      otherId !== userId &&
+      (await db.chatMember.count({ where: { userId: otherId, chat: { members: { some: { userId } } } } })) > 0;
+    const off = bus.on('user:presence', (change) => {
+      if (watched && !watched.has(change.userId)) return;
+      queue = queue
+        .then(async () => {
+          if (watched || (await sharesChat(change.userId))) await push(change);
+        })
+        // A failed lookup drops that one event, not the rest of the feed.
+        .catch(() => undefined);
+    });
+    await stop;
+    off();
+  });
+}

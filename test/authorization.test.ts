@@ -1,0 +1,448 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADD_MEMBER,
+  CHAT,
+  CREATE_DIRECT,
+  CREATE_GROUP,
+  DELETE,
+  EDIT,
+  JOIN,
+  LEAVE,
+  MARK_READ,
+  MESSAGES,
+  REMOVE_MEMBER,
+  SEND,
+  SET_TTL,
+  codes,
+  createDirect,
+  createGroup,
+  goneChatId,
+  goneMessageId,
+  members,
+  newUsers,
+  ok,
+  readChat,
+  removeMember,
+  send,
+  sortMembers,
+} from './helpers/chats.ts';
+import { startServer, type GraphQLResponse, type TestServer } from './helpers/server.ts';
+import type { SignedUp } from './helpers/users.ts';
+
+let server: TestServer;
+/** Ids that are well-formed but name nothing: a deleted group and a deleted message. */
+let gone: { chatId: string; messageId: string };
+
+beforeAll(async () => {
+  server = await startServer();
+  const [someone] = await newUsers(server, 'gonemaker');
+  gone = { chatId: await goneChatId(server, someone!), messageId: await goneMessageId(server, someone!) };
+});
+afterAll(() => server.stop());
+
+type Role = 'owner' | 'author' | 'other' | 'outsider' | 'removed' | 'anonymous';
+type Code = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+type Users = Record<Exclude<Role, 'anonymous'> | 'newcomer', SignedUp>;
+
+interface Fixture {
+  users: Users;
+  chatId: string;
+  /** What each caller's edit/delete aims at: the author's message, or the removed member's own one. */
+  messageIdFor(role: Role): string;
+  /** Whom each caller tries to remove: "other", or "author" when the caller is "other" itself. */
+  victimFor(role: Role): string;
+  /** Reads everything a denied write could change, as a member who can still see it all. */
+  snapshot(): Promise<unknown>;
+}
+
+const name = (user: SignedUp) => user.user.username;
+
+const SNAPSHOT = /* GraphQL */ `
+  query Snapshot($id: ID!) {
+    chat(id: $id) {
+      id kind name description isPublic messageTtlSeconds myRole unreadCount
+      lastMessage { id seq text }
+      members { user { username } role joinedAt lastReadSeq }
+      messages(first: 100) { edges { node { id seq text clientId isEdited editedAt author { username } } } }
+    }
+  }
+`;
+
+async function snapshotAs(viewer: SignedUp, chatId: string) {
+  return sortMembers(ok(await server.gql(SNAPSHOT, { id: chatId }, viewer.token), 'chat'));
+}
+
+async function freshUsers(): Promise<Users> {
+  const [owner, author, other, outsider, removed, newcomer] = await newUsers(
+    server,
+    'owner',
+    'author',
+    'other',
+    'outsider',
+    'removed',
+    'newcomer',
+  );
+  return { owner: owner!, author: author!, other: other!, outsider: outsider!, removed: removed!, newcomer: newcomer! };
+}
+
+/**
+ * A private group of owner, author and other; "removed" was a member (and
+ * wrote seq 3) until the owner removed them. Messages: author (1), owner (2),
+ * removed (3).
+ */
+async function groupFixture(isPublic = false): Promise<Fixture> {
+  const users = await freshUsers();
+  const chat = await createGroup(server, users.owner, {
+    name: 'Matrix',
+    isPublic,
+    members: [name(users.author), name(users.other), name(users.removed)],
+  });
+  const byAuthor = await send(server, users.author, chat.id, 'by author');
+  await send(server, users.owner, chat.id, 'by owner');
+  const byRemoved = await send(server, users.removed, chat.id, 'by removed');
+  await removeMember(server, users.owner, chat.id, name(users.removed));
+  return {
+    users,
+    chatId: chat.id,
+    messageIdFor: (role) => (role === 'removed' ? byRemoved.id : byAuthor.id),
+    victimFor: (role) => name(role === 'other' ? users.author : users.other),
+    snapshot: () => snapshotAs(users.owner, chat.id),
+  };
+}
+
+/** A direct chat of author and other with one message by author; owner, outsider and removed are strangers to it. */
+async function directFixture(): Promise<Fixture> {
+  const users = await freshUsers();
+  const chat = await createDirect(server, users.author, name(users.other));
+  const byAuthor = await send(server, users.author, chat.id, 'by author');
+  return {
+    users,
+    chatId: chat.id,
+    messageIdFor: () => byAuthor.id,
+    victimFor: (role) => name(role === 'other' ? users.author : users.other),
+    snapshot: () => snapshotAs(users.author, chat.id),
+  };
+}
+
+const tokenOf = (fixture: Fixture, role: Role) => (role === 'anonymous' ? null : fixture.users[role].token);
+
+interface Target {
+  chatId: string;
+  messageId: string;
+  victim: string;
+  newcomer: string;
+}
+
+const targetOf = (fixture: Fixture, role: Role): Target => ({
+  chatId: fixture.chatId,
+  messageId: fixture.messageIdFor(role),
+  victim: fixture.victimFor(role),
+  newcomer: name(fixture.users.newcomer),
+});
+
+/** Every chat/message operation that names a chat or a message, with the root field it answers in. */
+const operations: Record<string, { field: string; run(target: Target, token: string | null): Promise<GraphQLResponse> }> = {
+  chat: { field: 'chat', run: (t, token) => server.gql(CHAT, { id: t.chatId }, token) },
+  messages: { field: 'messages', run: (t, token) => server.gql(MESSAGES, { chatId: t.chatId }, token) },
+  sendMessage: {
+    field: 'sendMessage',
+    run: (t, token) => server.gql(SEND, { input: { chatId: t.chatId, text: 'intruder' } }, token),
+  },
+  editMessage: {
+    field: 'editMessage',
+    run: (t, token) => server.gql(EDIT, { input: { id: t.messageId, text: 'tampered' } }, token),
+  },
+  deleteMessage: { field: 'deleteMessage', run: (t, token) => server.gql(DELETE, { id: t.messageId }, token) },
+  markChatRead: { field: 'markChatRead', run: (t, token) => server.gql(MARK_READ, { chatId: t.chatId }, token) },
+  setChatMessageTtl: {
+    field: 'setChatMessageTtl',
+    run: (t, token) => server.gql(SET_TTL, { chatId: t.chatId, seconds: 60 }, token),
+  },
+  joinChat: { field: 'joinChat', run: (t, token) => server.gql(JOIN, { chatId: t.chatId }, token) },
+  leaveChat: { field: 'leaveChat', run: (t, token) => server.gql(LEAVE, { chatId: t.chatId }, token) },
+  addChatMember: {
+    field: 'addChatMember',
+    run: (t, token) => server.gql(ADD_MEMBER, { chatId: t.chatId, username: t.newcomer }, token),
+  },
+  removeChatMember: {
+    field: 'removeChatMember',
+    run: (t, token) => server.gql(REMOVE_MEMBER, { chatId: t.chatId, username: t.victim }, token),
+  },
+};
+
+type Expected = 'ok' | Code;
+const NF = 'NOT_FOUND' as const;
+const UA = 'UNAUTHENTICATED' as const;
+const FB = 'FORBIDDEN' as const;
+const BAD = 'BAD_USER_INPUT' as const;
+
+/** Who may do what in a private group (edit/delete aim at the author's message; "removed" at their own). */
+const groupMatrix: Record<string, Record<Role, Expected>> = {
+  chat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  messages: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  sendMessage: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  editMessage: { owner: FB, author: 'ok', other: FB, outsider: NF, removed: NF, anonymous: UA },
+  deleteMessage: { owner: 'ok', author: 'ok', other: FB, outsider: NF, removed: NF, anonymous: UA },
+  markChatRead: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  setChatMessageTtl: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+  joinChat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  leaveChat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  addChatMember: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+  removeChatMember: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+};
+
+/** The same for a direct chat of author and other; everyone else is a stranger to it. */
+const directMatrix: Record<string, Partial<Record<Role, Expected>>> = {
+  chat: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  messages: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  sendMessage: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  editMessage: { author: 'ok', other: FB, outsider: NF, anonymous: UA },
+  deleteMessage: { author: 'ok', other: FB, outsider: NF, anonymous: UA },
+  markChatRead: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  setChatMessageTtl: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  joinChat: { outsider: NF, anonymous: UA },
+  leaveChat: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
+  addChatMember: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
+  removeChatMember: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
+};
+
+function deniedCases(matrix: Record<string, Partial<Record<Role, Expected>>>) {
+  return Object.entries(matrix).flatMap(([operation, row]) =>
+    Object.entries(row)
+      .filter(([, expected]) => expected !== 'ok')
+      .map(([role, expected]) => [operation, role as Role, expected as Code] as const),
+  );
+}
+
+/**
+ * Runs `operation` as `role`, expects exactly `code` and no data, and that the
+ * chat reads back exactly as before. A NOT_FOUND must look exactly like the
+ * answer for an id that does not exist.
+ */
+async function expectDenied(fixture: Fixture, operation: string, role: Role, code: Code) {
+  const { field, run } = operations[operation]!;
+  const before = await fixture.snapshot();
+  const result = await run(targetOf(fixture, role), tokenOf(fixture, role));
+  expect(codes(result)).toEqual([code]);
+  expect(result.data?.[field] ?? null).toBeNull();
+  expect(await fixture.snapshot()).toEqual(before);
+  if (code === 'NOT_FOUND') {
+    const nonexistent = await run({ ...targetOf(fixture, role), ...gone }, tokenOf(fixture, role));
+    expect(result.errors).toEqual(nonexistent.errors);
+  }
+}
+
+describe('private group: denied', () => {
+  it.each(deniedCases(groupMatrix))('%s as %s is %s and changes nothing', async (operation, role, code) => {
+    await expectDenied(await groupFixture(), operation, role, code);
+  });
+
+  it("a member deleting the owner's message is FORBIDDEN and changes nothing", async () => {
+    const fixture = await groupFixture();
+    const ownerMessage = (await messagesOf(fixture.users.owner, fixture.chatId)).find((m) => m.text === 'by owner')!;
+    const before = await fixture.snapshot();
+    const result = await server.gql(DELETE, { id: ownerMessage.id }, fixture.users.author.token);
+    expect(result.data).toBeNull();
+    expect(codes(result)).toEqual(['FORBIDDEN']);
+    expect(await fixture.snapshot()).toEqual(before);
+  });
+});
+
+describe('direct chat: denied', () => {
+  it.each(deniedCases(directMatrix))('%s as %s is %s and changes nothing', async (operation, role, code) => {
+    await expectDenied(await directFixture(), operation, role, code);
+  });
+});
+
+async function messagesOf(viewer: SignedUp, chatId: string): Promise<{ id: string; seq: number; text: string }[]> {
+  const page = ok(await server.gql(MESSAGES, { chatId, first: 100 }, viewer.token), 'messages');
+  return page.edges.map((edge: any) => ({ id: edge.node.id, seq: edge.node.seq, text: edge.node.text }));
+}
+
+describe('anonymous callers', () => {
+  it.each([
+    ['chats', /* GraphQL */ `query { chats { edges { cursor } } }`, {}],
+    ['publicChats', /* GraphQL */ `query { publicChats { edges { cursor } } }`, {}],
+    ['createDirectChat', CREATE_DIRECT, { username: 'anyone' }],
+    ['createGroupChat', CREATE_GROUP, { input: { name: 'Anonymous' } }],
+    ['sendMessage with toUsername', SEND, { input: { toUsername: 'anyone', text: 'hi' } }],
+  ])('%s is UNAUTHENTICATED', async (_operation, query, variables) => {
+    const result = await server.gql(query, variables);
+    expect(result.data).toBeNull();
+    expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('creates nothing when refused', async () => {
+    const [target] = await newUsers(server, 'target');
+    await server.gql(CREATE_DIRECT, { username: name(target!) });
+    await server.gql(SEND, { input: { toUsername: name(target!), text: 'hi' } });
+    const chats = ok(await server.gql(`query { chats { edges { cursor } } }`, {}, target!.token), 'chats');
+    expect(chats.edges).toEqual([]);
+  });
+});
+
+describe('private group: allowed', () => {
+  it('every member reads the chat with their own role; outsiders and removed members do not list it', async () => {
+    const f = await groupFixture();
+    const expected = {
+      id: f.chatId,
+      kind: 'GROUP',
+      name: 'Matrix',
+      description: null,
+      isPublic: false,
+      messageTtlSeconds: null,
+      members: members(
+        [name(f.users.owner), 'OWNER', 2],
+        [name(f.users.author), 'MEMBER', 1],
+        [name(f.users.other), 'MEMBER', 0],
+      ),
+    };
+    expect((await readChat(server, f.users.owner, f.chatId)).chat).toEqual({ ...expected, myRole: 'OWNER' });
+    expect((await readChat(server, f.users.author, f.chatId)).chat).toEqual({ ...expected, myRole: 'MEMBER' });
+    expect((await readChat(server, f.users.other, f.chatId)).chat).toEqual({ ...expected, myRole: 'MEMBER' });
+    for (const stranger of [f.users.outsider, f.users.removed]) {
+      const chats = ok(await server.gql(`query { chats { edges { node { id } } } }`, {}, stranger.token), 'chats');
+      expect(chats.edges).toEqual([]);
+    }
+  });
+
+  it('every member reads the whole history, including what the removed member wrote', async () => {
+    const f = await groupFixture();
+    for (const member of [f.users.owner, f.users.author, f.users.other]) {
+      expect((await messagesOf(member, f.chatId)).map((m) => [m.seq, m.text])).toEqual([
+        [1, 'by author'],
+        [2, 'by owner'],
+        [3, 'by removed'],
+      ]);
+    }
+  });
+
+  it('every member can send', async () => {
+    const f = await groupFixture();
+    for (const [i, member] of [f.users.owner, f.users.author, f.users.other].entries()) {
+      const message = await send(server, member, f.chatId, `hello ${i}`);
+      expect([message.seq, message.author]).toEqual([4 + i, { username: name(member) }]);
+    }
+  });
+
+  it('the author edits their message', async () => {
+    const f = await groupFixture();
+    const result = ok(
+      await server.gql(EDIT, { input: { id: f.messageIdFor('author'), text: 'by author, edited' } }, f.users.author.token),
+      'editMessage',
+    );
+    expect([result.id, result.seq, result.text, result.isEdited]).toEqual([f.messageIdFor('author'), 1, 'by author, edited', true]);
+    expect((await messagesOf(f.users.other, f.chatId))[0]!.text).toBe('by author, edited');
+  });
+
+  it("the author deletes their own message, and the owner deletes a member's", async () => {
+    const f = await groupFixture();
+    const second = await send(server, f.users.author, f.chatId, 'another by author');
+    expect(ok(await server.gql(DELETE, { id: second.id }, f.users.author.token), 'deleteMessage')).toEqual({
+      id: second.id,
+      chatId: f.chatId,
+      seq: 4,
+    });
+    expect(ok(await server.gql(DELETE, { id: f.messageIdFor('author') }, f.users.owner.token), 'deleteMessage')).toEqual({
+      id: f.messageIdFor('author'),
+      chatId: f.chatId,
+      seq: 1,
+    });
+    expect((await messagesOf(f.users.other, f.chatId)).map((m) => m.seq)).toEqual([2, 3]);
+  });
+
+  it('each member moves only their own read marker', async () => {
+    const f = await groupFixture();
+    const marked = ok(await server.gql(MARK_READ, { chatId: f.chatId }, f.users.other.token), 'markChatRead');
+    expect(sortMembers(marked).members).toEqual(
+      members([name(f.users.owner), 'OWNER', 2], [name(f.users.author), 'MEMBER', 1], [name(f.users.other), 'MEMBER', 3]),
+    );
+    expect(marked.unreadCount).toBe(0);
+  });
+
+  it('the owner sets and clears the message TTL', async () => {
+    const f = await groupFixture();
+    expect(ok(await server.gql(SET_TTL, { chatId: f.chatId, seconds: 60 }, f.users.owner.token), 'setChatMessageTtl').messageTtlSeconds).toBe(60);
+    expect((await readChat(server, f.users.other, f.chatId)).chat.messageTtlSeconds).toBe(60);
+    expect(ok(await server.gql(SET_TTL, { chatId: f.chatId, seconds: null }, f.users.owner.token), 'setChatMessageTtl').messageTtlSeconds).toBeNull();
+  });
+
+  it('a member who joins again changes nothing', async () => {
+    const f = await groupFixture();
+    const before = await f.snapshot();
+    for (const member of [f.users.owner, f.users.author, f.users.other]) {
+      expect(codes(await server.gql(JOIN, { chatId: f.chatId }, member.token))).toBeUndefined();
+    }
+    expect(await f.snapshot()).toEqual(before);
+  });
+
+  it('a member leaves and is then treated like any outsider', async () => {
+    const f = await groupFixture();
+    expect(await server.gql(LEAVE, { chatId: f.chatId }, f.users.other.token)).toEqual({ status: 200, data: { leaveChat: true } });
+    await expectDenied({ ...f, users: { ...f.users, outsider: f.users.other } }, 'messages', 'outsider', 'NOT_FOUND');
+  });
+
+  it('the owner adds and removes members; a removed member loses access at once', async () => {
+    const f = await groupFixture();
+    const added = sortMembers(
+      ok(await server.gql(ADD_MEMBER, { chatId: f.chatId, username: name(f.users.newcomer) }, f.users.owner.token), 'addChatMember'),
+    );
+    expect(added.members.map((m: any) => m.user.username)).toContain(name(f.users.newcomer));
+    expect((await messagesOf(f.users.newcomer, f.chatId)).map((m) => m.seq)).toEqual([1, 2, 3]);
+
+    const removed = sortMembers(
+      ok(await server.gql(REMOVE_MEMBER, { chatId: f.chatId, username: name(f.users.other) }, f.users.owner.token), 'removeChatMember'),
+    );
+    expect(removed.members.map((m: any) => m.user.username)).not.toContain(name(f.users.other));
+    expect(codes(await server.gql(MESSAGES, { chatId: f.chatId }, f.users.other.token))).toEqual(['NOT_FOUND']);
+  });
+});
+
+describe('direct chat: allowed', () => {
+  it('either member sets the message TTL', async () => {
+    const f = await directFixture();
+    expect(ok(await server.gql(SET_TTL, { chatId: f.chatId, seconds: 30 }, f.users.author.token), 'setChatMessageTtl').messageTtlSeconds).toBe(30);
+    expect(ok(await server.gql(SET_TTL, { chatId: f.chatId, seconds: 90 }, f.users.other.token), 'setChatMessageTtl').messageTtlSeconds).toBe(90);
+    expect((await readChat(server, f.users.author, f.chatId)).chat.messageTtlSeconds).toBe(90);
+  });
+
+  it('both members read and write; only the author edits and deletes', async () => {
+    const f = await directFixture();
+    expect((await send(server, f.users.other, f.chatId, 'reply')).seq).toBe(2);
+    const edited = ok(await server.gql(EDIT, { input: { id: f.messageIdFor('author'), text: 'fixed' } }, f.users.author.token), 'editMessage');
+    expect(edited.text).toBe('fixed');
+    ok(await server.gql(DELETE, { id: f.messageIdFor('author') }, f.users.author.token), 'deleteMessage');
+    expect((await messagesOf(f.users.other, f.chatId)).map((m) => [m.seq, m.text])).toEqual([[2, 'reply']]);
+  });
+});
+
+describe('public group', () => {
+  it('any signed-in user reads the chat (myRole null) but not its messages until joining', async () => {
+    const f = await groupFixture(true);
+    const { result, chat } = await readChat(server, f.users.outsider, f.chatId);
+    expect(result.errors).toBeUndefined();
+    expect(chat).toEqual(
+      expect.objectContaining({ id: f.chatId, kind: 'GROUP', name: 'Matrix', isPublic: true, myRole: null }),
+    );
+
+    for (const operation of ['messages', 'sendMessage', 'editMessage', 'deleteMessage', 'markChatRead', 'leaveChat', 'setChatMessageTtl']) {
+      await expectDenied(f, operation, 'outsider', 'NOT_FOUND');
+    }
+    const nested = await server.gql(
+      /* GraphQL */ `query($id: ID!) { chat(id: $id) { messages { edges { node { text } } } } }`,
+      { id: f.chatId },
+      f.users.outsider.token,
+    );
+    expect(codes(nested)).toEqual(['NOT_FOUND']);
+
+    ok(await server.gql(JOIN, { chatId: f.chatId }, f.users.outsider.token), 'joinChat');
+    expect((await messagesOf(f.users.outsider, f.chatId)).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('a removed member may join a public group again by themself', async () => {
+    const f = await groupFixture(true);
+    const rejoined = sortMembers(ok(await server.gql(JOIN, { chatId: f.chatId }, f.users.removed.token), 'joinChat'));
+    expect(rejoined.myRole).toBe('MEMBER');
+    expect((await messagesOf(f.users.removed, f.chatId)).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+});
