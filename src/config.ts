@@ -9,6 +9,10 @@ export interface AppConfig {
   host: string;
   port: number;
   databaseUrl: string;
+  /** Postgres connections per instance (SQLite uses one). */
+  databasePoolSize: number;
+  /** Redis for events and presence across instances; null runs single-instance, in memory. */
+  redisUrl: string | null;
   jwtSecret: string;
   jwtTtlSeconds: number;
   bcryptCost: number;
@@ -41,6 +45,8 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  REDIS_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional()),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
     .string()
@@ -101,6 +107,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST,
     port: env.PORT,
     databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    redisUrl: env.REDIS_URL ?? null,
     jwtSecret: jwtSecretFor(env.NODE_ENV, env.JWT_SECRET),
     jwtTtlSeconds: parseDuration(env.JWT_TTL),
     bcryptCost: env.BCRYPT_COST,
