@@ -1,7 +1,7 @@
 /**
  * Database tasks behind the package.json scripts:
  *
- *   tsx src/db/cli.ts generate          prisma generate (the postinstall)
+ *   tsx src/db/cli.ts generate          prisma generate for SQLite and Postgres (the postinstall)
  *   tsx src/db/cli.ts migrate           apply pending migrations to DATABASE_URL
  *   tsx src/db/cli.ts migration <name>  write a new migration for every provider
  *   tsx src/db/cli.ts check             exit 1 when migrations lag behind prisma/schema.prisma
@@ -10,8 +10,9 @@
  * none of these needs Prisma's native engine binaries.
  */
 import dotenv from 'dotenv';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -19,34 +20,87 @@ import {
   checkMigrations,
   projectRoot,
   providerOf,
+  schemaFile,
+  withProvider,
   writeMigration,
   type Provider,
 } from './migrations.ts';
 
 const providers: Provider[] = ['sqlite', 'postgresql'];
 
+/** The Postgres copy of the datamodel that `generate` writes (src/generated/ is not committed). */
+const postgresSchema = path.join(projectRoot, 'src', 'generated', 'schema.postgresql.prisma');
+
 /**
+ * prisma/schema.prisma for the Postgres client: provider postgresql, only the
+ * `prisma-client` generator (the Pothos types come from the SQLite run; the
+ * models are the same), writing to src/generated/prisma-postgres. Paths in a
+ * schema are relative to its file, which is in src/generated/.
+ */
+function postgresDatamodel(datamodel: string): string {
+  let clients = 0;
+  const copy = datamodel.replace(/generator\s+\w+\s*\{[^}]*\}\s*/g, (block) => {
+    if (!/\bprovider\s*=\s*"prisma-client"/.test(block)) return '';
+    clients += 1;
+    return block.replace(/(\boutput\s*=\s*)"[^"]*"/, '$1"./prisma-postgres"');
+  });
+  if (clients !== 1) throw new Error('prisma/schema.prisma must have exactly one "prisma-client" generator.');
+  const header = '// Written by `tsx src/db/cli.ts generate` from prisma/schema.prisma for the Postgres client. Do not edit.\n';
+  return header + withProvider('postgresql', copy);
+}
+
+interface Run {
+  status: number;
+  output: string;
+}
+
+/** Runs `prisma generate` with `args`, collecting its output (runs may go in parallel). */
+function prismaGenerate(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const prisma = path.join(projectRoot, 'node_modules', '.bin', 'prisma');
+  return new Promise((resolve) => {
+    const child = spawn(prisma, ['generate', ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', (error) => resolve({ status: 1, output: `${output}${error.message}\n` }));
+    child.on('close', (code) => resolve({ status: code ?? 1, output }));
+  });
+}
+
+/** Runs the generate commands in parallel and prints their output in order; 0 when all succeed. */
+async function generateAll(runs: string[][], env: NodeJS.ProcessEnv): Promise<number> {
+  const results = await Promise.all(runs.map((args) => prismaGenerate(args, env)));
+  for (const result of results) process.stdout.write(result.output);
+  return results.every((result) => result.status === 0) ? 0 : 1;
+}
+
+/**
+ * Generates two Prisma clients from the one datamodel: src/generated/prisma
+ * for SQLite (with the Pothos types) and src/generated/prisma-postgres, since
+ * a client generated for one provider refuses another provider's adapter.
+ *
  * `prisma generate` never runs the schema engine, but the CLI downloads it
  * first and fails where Prisma's binary host is unreachable. Pointing
  * PRISMA_SCHEMA_ENGINE_BINARY at any existing file skips that download, so
- * that is the fallback when the plain run fails (or what an already set
- * variable is used for).
+ * that is the fallback when the plain SQLite run fails (or what an already set
+ * variable is used for); the Postgres run then uses the same setting rather
+ * than waiting for the failing download again.
  */
-function generate(): number {
-  const prisma = path.join(projectRoot, 'node_modules', '.bin', 'prisma');
-  const run = (env: NodeJS.ProcessEnv, stdio: 'inherit' | 'pipe'): SpawnSyncReturns<Buffer> =>
-    spawnSync(prisma, ['generate'], { cwd: projectRoot, env, stdio });
+async function generate(): Promise<number> {
+  await writeFile(postgresSchema, postgresDatamodel(await readFile(schemaFile, 'utf8')));
+  const sqliteRun: string[] = []; // prisma.config.ts names prisma/schema.prisma
+  const postgresRun = ['--schema', postgresSchema];
 
   const preset = process.env.PRISMA_SCHEMA_ENGINE_BINARY;
   if (preset) {
     console.log(`prisma generate: using PRISMA_SCHEMA_ENGINE_BINARY=${preset}`);
-    return run(process.env, 'inherit').status ?? 1;
+    return generateAll([sqliteRun, postgresRun], process.env);
   }
-  const plain = run(process.env, 'pipe');
+  const plain = await prismaGenerate(sqliteRun, process.env);
   if (plain.status === 0) {
-    process.stdout.write(plain.stdout);
-    console.log("prisma generate: done with Prisma's own schema engine");
-    return 0;
+    process.stdout.write(plain.output);
+    console.log("prisma generate: SQLite client done with Prisma's own schema engine");
+    return generateAll([postgresRun], process.env);
   }
   const placeholder = path.join(tmpdir(), 'prisma-schema-engine-placeholder');
   writeFileSync(
@@ -55,7 +109,7 @@ function generate(): number {
   );
   chmodSync(placeholder, 0o755);
   console.log(`prisma generate: schema engine unavailable, rerunning with PRISMA_SCHEMA_ENGINE_BINARY=${placeholder}`);
-  return run({ ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: placeholder }, 'inherit').status ?? 1;
+  return generateAll([sqliteRun, postgresRun], { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: placeholder });
 }
 
 async function migrate(): Promise<number> {

@@ -4,15 +4,30 @@ import { providerOf, sqlitePath } from './migrations.ts';
 
 export type Db = PrismaClient;
 
+/** Postgres connections per instance when no pool size is given (DATABASE_POOL_SIZE's default). */
+export const DEFAULT_POOL_SIZE = 10;
+
 /**
- * Opens the database named by `url` and tunes SQLite for a chat workload: WAL
- * lets readers run beside the single writer, and `synchronous = NORMAL` is
- * durable across application crashes in WAL mode. Run migrations first: the
- * file and its folder exist after `applyMigrations`. `onStatement` is called
- * for every SQL statement (the server counts them in its metrics).
+ * Opens the database named by `url`: a `file:` URL (or path) is SQLite,
+ * `postgres://` and `postgresql://` URLs are Postgres, with a pool of at most
+ * `poolSize` connections (SQLite uses one). Run migrations first: for SQLite
+ * the file and its folder exist after `applyMigrations`. `onStatement` is
+ * called for every SQL statement (the server counts them in its metrics).
  */
-export async function openDatabase(url: string, onStatement: () => void = () => {}): Promise<Db> {
-  if (providerOf(url) !== 'sqlite') throw new Error('Only SQLite (file:) DATABASE_URLs are supported so far.');
+export async function openDatabase(
+  url: string,
+  onStatement: () => void = () => {},
+  poolSize: number = DEFAULT_POOL_SIZE,
+): Promise<Db> {
+  return providerOf(url) === 'postgresql' ? openPostgres(url, onStatement, poolSize) : openSqlite(url, onStatement);
+}
+
+/**
+ * Tunes SQLite for a chat workload: WAL lets readers run beside the single
+ * writer, and `synchronous = NORMAL` is durable across application crashes in
+ * WAL mode.
+ */
+async function openSqlite(url: string, onStatement: () => void): Promise<Db> {
   const prisma = new PrismaClient({
     adapter: new PrismaBetterSqlite3({ url: sqlitePath(url), timeout: 10_000 }),
     log: [{ emit: 'event', level: 'query' }],
@@ -22,4 +37,24 @@ export async function openDatabase(url: string, onStatement: () => void = () => 
   await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await prisma.$executeRawUnsafe('PRAGMA foreign_keys = ON');
   return prisma;
+}
+
+/**
+ * A client generated for SQLite refuses the Postgres adapter, so Postgres has
+ * its own generated client (see `generate` in ./cli.ts), imported only here so
+ * SQLite-only runs never load it.
+ */
+async function openPostgres(url: string, onStatement: () => void, poolSize: number): Promise<Db> {
+  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([
+    import('@prisma/adapter-pg'),
+    import('../generated/prisma-postgres/client.ts'),
+  ]);
+  const prisma = new PostgresClient({
+    adapter: new PrismaPg({ connectionString: url, max: poolSize }),
+    log: [{ emit: 'event', level: 'query' }],
+  });
+  prisma.$on('query', onStatement);
+  // Both clients come from the same models and differ only in their provider,
+  // so they have the same API; Db is spelled with the SQLite client's types.
+  return prisma as unknown as Db;
 }

@@ -38,7 +38,8 @@ export type Provider = 'sqlite' | 'postgresql';
 
 /** The folder holding package.json, prisma.config.ts and prisma/. */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
+/** prisma/schema.prisma: the one datamodel, written for SQLite. */
+export const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
 /** The copy of the datamodel kept next to each Postgres migration.sql. */
 const datamodelCopy = 'schema.prisma';
 const filters = { externalTables: [], externalEnums: [] };
@@ -139,7 +140,8 @@ async function currentDatamodel(provider: Provider): Promise<string> {
   return withProvider(provider, await readFile(schemaFile, 'utf8'));
 }
 
-function withProvider(provider: Provider, datamodel: string): string {
+/** `datamodel` with the provider of its datasource block set to `provider`. */
+export function withProvider(provider: Provider, datamodel: string): string {
   const pattern = /(datasource\s+\w+\s*\{[^}]*?\bprovider\s*=\s*)"[^"]*"/;
   if (!pattern.test(datamodel)) throw new Error('The datamodel has no datasource block with a provider.');
   return datamodel.replace(pattern, `$1"${provider}"`);
