@@ -8,6 +8,7 @@ import { applyMigrations, providerOf } from './db/migrations.ts';
 import { createPresence } from './domain/presence.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
 import { createTypingTracker } from './domain/typing.ts';
+import { createRedisTarget } from './events-redis.ts';
 import { createEventBus } from './events.ts';
 import { createMetrics } from './server/metrics.ts';
 import { attachWebSocketServer } from './server/websocket.ts';
@@ -16,7 +17,7 @@ import { createYogaServer } from './server/yoga.ts';
 export interface App {
   /** Listens on HTTP and WebSocket; port 0 picks a free port. */
   start(port?: number, host?: string): Promise<{ port: number; url: string }>;
-  /** Closes sockets, then HTTP, then the database. Safe to call twice. */
+  /** Closes sockets, then HTTP, then Redis and the database. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -28,14 +29,19 @@ export async function createApp(config: AppConfig): Promise<App> {
   const logger = pino({ level: config.logLevel });
   const applied = await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl });
   if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
-  const bus = createEventBus();
+  const redis = config.redisUrl ? createRedisTarget(config.redisUrl, logger) : null;
+  const bus = createEventBus(redis ?? undefined);
   const metrics = createMetrics({ eventListeners: () => bus.listenerCount() });
   const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc());
   const services: Services = {
     prisma,
     config,
     bus,
-    presence: createPresence(prisma, bus),
+    presence: createPresence({
+      db: prisma,
+      bus,
+      heartbeatMs: redis ? config.presenceHeartbeatSeconds * 1000 : null,
+    }),
     typing: createTypingTracker(bus, config.typingTimeoutSeconds * 1000),
   };
   const sweeper = startRetentionSweeper({
@@ -45,7 +51,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     retention: config,
     intervalSeconds: config.retentionSweepSeconds,
   });
-  const yoga = createYogaServer({ services, metrics, logger });
+  const yoga = createYogaServer({ services, metrics, logger, redisStatus: () => (redis ? (redis.isUp() ? 'up' : 'down') : 'disabled') });
   const httpServer = createServer(yoga);
   const websocket = attachWebSocketServer({ httpServer, yoga, services, metrics, logger });
   let stopping: Promise<void> | undefined;
@@ -66,8 +72,10 @@ export async function createApp(config: AppConfig): Promise<App> {
         await sweeper.stop();
         services.typing.close();
         await websocket.close();
+        services.presence.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await redis?.close();
         await prisma.$disconnect();
         logger.info('server stopped');
       })()),

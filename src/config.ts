@@ -13,6 +13,8 @@ export interface AppConfig {
   databasePoolSize: number;
   /** Redis for events and presence across instances; null runs single-instance, in memory. */
   redisUrl: string | null;
+  /** With Redis: how often instances confirm their online users; a silent instance is dropped after 3. */
+  presenceHeartbeatSeconds: number;
   jwtSecret: string;
   jwtTtlSeconds: number;
   bcryptCost: number;
@@ -46,6 +48,7 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  PRESENCE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(5),
   REDIS_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional()),
   JWT_SECRET: z.string().optional(),
   JWT_TTL: z
@@ -109,6 +112,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     redisUrl: env.REDIS_URL ?? null,
+    presenceHeartbeatSeconds: env.PRESENCE_HEARTBEAT_SECONDS,
     jwtSecret: jwtSecretFor(env.NODE_ENV, env.JWT_SECRET),
     jwtTtlSeconds: parseDuration(env.JWT_TTL),
     bcryptCost: env.BCRYPT_COST,

@@ -32,13 +32,30 @@ export interface PresenceChange {
   lastSeenAt: string | null;
 }
 
+/** One instance's sockets of a user: the first opened, or the last closed. */
+export interface InstancePresence {
+  instanceId: string;
+  userId: string;
+  online: boolean;
+  at: string;
+}
+
+/** Every user an instance holds sockets for; repeated so others notice a crashed instance. */
+export interface InstanceHeartbeat {
+  instanceId: string;
+  userIds: string[];
+}
+
 export type Events = {
   'message:added': MessageRef;
   'message:edited': MessageRef;
   'message:deleted': MessageRef;
   'chat:membership': MembershipChange;
   'chat:typing': TypingChange;
+  /** Announced on each instance to its own subscribers (see createPresence). */
   'user:presence': PresenceChange;
+  'presence:instance': InstancePresence;
+  'presence:heartbeat': InstanceHeartbeat;
   'session:revoked': { sessionId: string };
 };
 
@@ -49,11 +66,15 @@ export interface BusTarget {
   addEventListener(type: string, listener: (event: Event) => void): void;
   removeEventListener(type: string, listener: (event: Event) => void): void;
   dispatchEvent(event: Event): boolean;
+  /** Delivers to this instance's listeners only; targets that span no instances need not have it. */
+  dispatchLocal?(event: Event): void;
 }
 
 export interface EventBus {
   /** Announces an event to every listener on every instance sharing the target. */
   publish<T extends Topic>(topic: T, payload: Events[T]): void;
+  /** Announces an event to this instance's listeners only. */
+  publishLocally<T extends Topic>(topic: T, payload: Events[T]): void;
   /**
    * Calls `listener` synchronously for each event of `topic`, in the order
    * they are dispatched; returns the function that stops it.
@@ -68,6 +89,11 @@ export function createEventBus(target: BusTarget = new EventTarget()): EventBus 
   return {
     publish(topic, payload) {
       target.dispatchEvent(new CustomEvent(topic, { detail: payload }));
+    },
+    publishLocally(topic, payload) {
+      const event = new CustomEvent(topic, { detail: payload });
+      if (target.dispatchLocal) target.dispatchLocal(event);
+      else target.dispatchEvent(event);
     },
     on(topic, listener) {
       const handler = (event: Event) => listener((event as CustomEvent).detail);

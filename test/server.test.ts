@@ -27,7 +27,7 @@ describe('HTTP', () => {
   it('reports the database reachable on /health', async () => {
     const response = await fetch(new URL('/health', server.url));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', database: 'up' });
+    expect(await response.json()).toEqual({ status: 'ok', database: 'up', redis: 'disabled' });
   });
 
   it('serves GraphiQL to browsers outside production', async () => {

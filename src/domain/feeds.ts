@@ -79,14 +79,29 @@ export function chatEvents<T extends ChatTopic>(
   });
 }
 
-/** The messages behind a feed of refs, skipping any deleted or expired before they were read. */
-export async function* loadMessages(deps: FeedDeps, refs: AsyncIterable<MessageRef>): AsyncGenerator<Message> {
-  for await (const ref of refs) {
-    const message = await deps.db.message.findFirst({
-      where: { id: ref.messageId, ...visibleMessages(deps.retention) },
-    });
-    if (message) yield message;
-  }
+/**
+ * The messages behind a feed of refs, skipping any deleted or expired before
+ * they were read. A Repeater rather than an async generator: a generator
+ * waiting for its next event cannot be returned, so an unsubscribed feed
+ * would linger until the chat's next message.
+ */
+export function loadMessages(deps: FeedDeps, refs: AsyncIterable<MessageRef>): AsyncIterable<Message> {
+  return new Repeater<Message>(async (push, stop) => {
+    const iterator = refs[Symbol.asyncIterator]();
+    const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+    try {
+      for (;;) {
+        const next = await Promise.race([iterator.next(), stopped]);
+        if (next.done) break;
+        const message = await deps.db.message.findFirst({
+          where: { id: next.value.messageId, ...visibleMessages(deps.retention) },
+        });
+        if (message) await push(message);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  });
 }
 
 /**

@@ -19,6 +19,8 @@ interface ServerDeps {
   services: Services;
   metrics: Metrics;
   logger: Logger;
+  /** 'disabled' when running without Redis (a single instance). */
+  redisStatus: () => 'up' | 'down' | 'disabled';
 }
 
 /**
@@ -69,7 +71,7 @@ function useOperationLog(logger: Logger): Plugin {
   };
 }
 
-export function createYogaServer({ services, metrics, logger }: ServerDeps) {
+export function createYogaServer({ services, metrics, logger, redisStatus }: ServerDeps) {
   const { prisma, config } = services;
   return createYoga<Partial<SocketContext>, Context>({
     schema,
@@ -109,10 +111,11 @@ export function createYogaServer({ services, metrics, logger }: ServerDeps) {
             () => 'up' as const,
             () => 'down' as const,
           );
-          return fetchAPI.Response.json(
-            { status: database === 'up' ? 'ok' : 'unavailable', database },
-            { status: database === 'up' ? 200 : 503 },
-          );
+          // Without Redis an instance still serves its own clients correctly
+          // (events stay local), so it is degraded, not unready.
+          const redis = redisStatus();
+          const status = database === 'down' ? 'unavailable' : redis === 'down' ? 'degraded' : 'ok';
+          return fetchAPI.Response.json({ status, database, redis }, { status: database === 'up' ? 200 : 503 });
         },
       }),
       useMetricsEndpoint(metrics),
