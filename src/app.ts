@@ -32,7 +32,7 @@ export async function createApp(config: AppConfig): Promise<App> {
   const redis = config.redisUrl ? createRedisTarget(config.redisUrl, logger) : null;
   const bus = createEventBus(redis ?? undefined);
   const metrics = createMetrics({ eventListeners: () => bus.listenerCount() });
-  const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc());
+  const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc(), config.databasePoolSize);
   const services: Services = {
     prisma,
     config,
