@@ -5,6 +5,7 @@ import type { AppConfig } from './config.ts';
 import type { Services } from './context.ts';
 import { openDatabase } from './db/client.ts';
 import { applyMigrations, providerOf } from './db/migrations.ts';
+import { createAuthenticator } from './domain/auth.ts';
 import { createPresence } from './domain/presence.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
 import { createTypingTracker } from './domain/typing.ts';
@@ -37,6 +38,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     prisma,
     config,
     bus,
+    authenticate: createAuthenticator(prisma, config, bus),
     presence: createPresence({
       db: prisma,
       bus,

@@ -1,6 +1,6 @@
 import type { AppConfig } from './config.ts';
 import type { Db } from './db/client.ts';
-import type { Viewer } from './domain/auth.ts';
+import type { Authenticate, Viewer } from './domain/auth.ts';
 import type { Presence } from './domain/presence.ts';
 import type { TypingTracker } from './domain/typing.ts';
 import type { EventBus } from './events.ts';
@@ -15,6 +15,7 @@ export interface Services {
   prisma: Db;
   config: AppConfig;
   bus: EventBus;
+  authenticate: Authenticate;
   presence: Presence;
   typing: TypingTracker;
 }

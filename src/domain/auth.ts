@@ -1,6 +1,8 @@
 import bcrypt from 'bcrypt';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
+import type { EventBus } from '../events.ts';
 
 /** Who is making a request: the user and the session (device) their token belongs to. */
 export interface Viewer {
@@ -52,24 +54,48 @@ export function tokenFromCredential(value: unknown): string | null {
   return token === '' ? null : token;
 }
 
-/**
- * The viewer for a token, or null when the token is invalid, expired, or its
- * session was revoked (logout or revokeSession delete the row, so the token
- * stops working at once).
- */
-export async function authenticate(db: Db, settings: TokenSettings, token: string | null): Promise<Viewer | null> {
-  if (!token) return null;
-  const viewer = decodeToken(settings, token);
-  if (!viewer) return null;
-  const session = await db.session.findUnique({
-    where: { id: viewer.sessionId },
-    select: { userId: true, lastUsedAt: true },
-  });
-  if (!session || session.userId !== viewer.userId) return null;
-  const now = Date.now();
-  if (now - session.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    // updateMany: the session may be revoked concurrently; that is not an error here.
-    await db.session.updateMany({ where: { id: viewer.sessionId }, data: { lastUsedAt: new Date(now) } });
-  }
-  return viewer;
+interface CachedSession {
+  userId: string;
+  lastUsedAt: number;
 }
+
+/**
+ * Resolves tokens to viewers: null when the token is invalid, expired, or its
+ * session was revoked (logout and revokeSession delete the row).
+ *
+ * Sessions found in the database are remembered for `cacheMs`, so a busy
+ * client does not cost a session read per request. A revocation evicts the
+ * session at once on every instance (the `session:revoked` event), so the
+ * cache only matters if that event is lost (e.g. Redis down), and then for at
+ * most `cacheMs`.
+ */
+export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventBus, cacheMs = 10_000) {
+  const sessions = new LRUCache<string, CachedSession>({ max: 50_000, ttl: cacheMs });
+  bus.on('session:revoked', ({ sessionId }) => sessions.delete(sessionId));
+
+  return async function authenticate(token: string | null): Promise<Viewer | null> {
+    if (!token) return null;
+    const viewer = decodeToken(settings, token);
+    if (!viewer) return null;
+    let session = sessions.get(viewer.sessionId);
+    if (!session) {
+      const row = await db.session.findUnique({
+        where: { id: viewer.sessionId },
+        select: { userId: true, lastUsedAt: true },
+      });
+      if (!row) return null;
+      session = { userId: row.userId, lastUsedAt: row.lastUsedAt.getTime() };
+      sessions.set(viewer.sessionId, session);
+    }
+    if (session.userId !== viewer.userId) return null;
+    const now = Date.now();
+    if (now - session.lastUsedAt > LAST_USED_RESOLUTION_MS) {
+      session.lastUsedAt = now;
+      // updateMany: the session may be revoked concurrently; that is not an error here.
+      await db.session.updateMany({ where: { id: viewer.sessionId }, data: { lastUsedAt: new Date(now) } });
+    }
+    return viewer;
+  };
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;

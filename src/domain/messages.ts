@@ -149,26 +149,32 @@ export async function deleteMessage(db: Db, bus: EventBus, retention: Retention,
 }
 
 /**
- * One page of a chat's history, oldest first by seq; `query` is the Prisma
- * selection for the requested fields, so authors and chats load in the same
- * statement batch whatever the page size.
+ * One page of a chat's history for one of its members, oldest first by seq;
+ * NOT_FOUND for anyone else. `query` is the Prisma selection for the
+ * requested fields, so authors and chats load with the page whatever its size.
  */
-export function readHistory(
+export async function readHistory(
   db: Db,
   retention: Retention,
+  userId: string,
   chatId: string,
   page: Page<number>,
   query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
 ) {
   const forward = page.direction === 'forward';
-  return db.message.findMany({
+  const rows = (await db.message.findMany({
     ...query,
     where: {
       chatId,
+      // Membership is part of the page query: a page with messages proves it,
+      // so only an empty page costs a separate check.
+      chat: { members: { some: { userId } } },
       ...visibleMessages(retention),
       ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
     },
     orderBy: { seq: forward ? 'asc' : 'desc' },
     take: page.size + 1,
-  }) as Promise<Message[]>;
+  })) as Message[];
+  if (rows.length === 0) await requireMember(db, chatId, userId);
+  return rows;
 }

@@ -6,7 +6,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from '../context.ts';
-import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import type { Metrics } from './metrics.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
@@ -44,7 +44,7 @@ interface WebSocketDeps {
  * is revoked. Authenticated sockets are what make a user online.
  */
 export function attachWebSocketServer({ httpServer, yoga, services, metrics, logger }: WebSocketDeps) {
-  const { prisma, config, presence, bus } = services;
+  const { config, presence, bus } = services;
   const limits = config.websocket;
   const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: limits.maxPayloadBytes });
   const states = new WeakMap<object, SocketState>();
@@ -65,7 +65,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
-        const viewer = await authenticate(prisma, config, token);
+        const viewer = await services.authenticate(token);
         if (!viewer) return false; // graphql-ws closes with CloseCode.Forbidden (4403)
         const socket = ctx.extra.socket;
         if (presence.socketCount(viewer.userId) >= limits.maxSocketsPerUser) {

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
-import { authenticate, tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { schema } from '../schema/index.ts';
@@ -90,7 +90,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       const token = tokenFromCredential(initial.request.headers.get('authorization'));
       return {
         ...services,
-        viewer: await authenticate(prisma, config, token),
+        viewer: await services.authenticate(token),
         userAgent: initial.request.headers.get('user-agent'),
       };
     },
