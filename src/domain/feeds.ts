@@ -79,6 +79,19 @@ export function chatEvents<T extends ChatTopic>(
   });
 }
 
+// Every local subscriber of an event receives the same payload object, so the
+// message behind it is read once per event, not once per subscriber.
+const loaded = new WeakMap<MessageRef, Promise<Message | null>>();
+
+function loadOnce({ db, retention }: FeedDeps, ref: MessageRef): Promise<Message | null> {
+  let message = loaded.get(ref);
+  if (!message) {
+    message = db.message.findFirst({ where: { id: ref.messageId, ...visibleMessages(retention) } });
+    loaded.set(ref, message);
+  }
+  return message;
+}
+
 /**
  * The messages behind a feed of refs, skipping any deleted or expired before
  * they were read. A Repeater rather than an async generator: a generator
@@ -93,9 +106,7 @@ export function loadMessages(deps: FeedDeps, refs: AsyncIterable<MessageRef>): A
       for (;;) {
         const next = await Promise.race([iterator.next(), stopped]);
         if (next.done) break;
-        const message = await deps.db.message.findFirst({
-          where: { id: next.value.messageId, ...visibleMessages(deps.retention) },
-        });
+        const message = await loadOnce(deps, next.value);
         if (message) await push(message);
       }
     } finally {

@@ -8,7 +8,12 @@ import type { ChatMember, Message } from '../generated/prisma/client.ts';
  * Per-request batch loaders for the per-chat fields of a chat list (role,
  * unread count, last message, direct chat name): each costs one or two
  * statements per page instead of one per chat.
+ *
+ * They batch but do not memoize (`cache: false`): a subscription keeps one
+ * context for all its events, and a memoized unread count or role would be
+ * served stale to every later event.
  */
+const batchOnly = { cache: false } as const;
 const byChat = <T>(chatIds: readonly string[], rows: T[], chatIdOf: (row: T) => string) => {
   const map = new Map(rows.map((row) => [chatIdOf(row), row]));
   return chatIds.map((id) => map.get(id) ?? null);
@@ -25,6 +30,7 @@ export const myMembership = createContextCache(
           : [],
         (row) => row.chatId,
       ),
+      batchOnly,
     ),
 );
 
@@ -37,7 +43,7 @@ export const directPeerName = createContextCache(
         select: { chatId: true, user: { select: { username: true } } },
       });
       return byChat(chatIds, rows, (row) => row.chatId).map((row) => row?.user.username ?? null);
-    }),
+    }, batchOnly),
 );
 
 /** Messages by others after the viewer's read marker, per chat. */
@@ -60,7 +66,7 @@ export const unreadCount = createContextCache(
         _count: { _all: true },
       });
       return byChat(chatIds, counts, (row) => row.chatId).map((row) => row?._count._all ?? 0);
-    }),
+    }, batchOnly),
 );
 
 /** The newest message each chat still shows. */
@@ -79,5 +85,5 @@ export const lastMessage = createContextCache(
           })
         : [];
       return byChat(chatIds, rows, (row) => row.chatId);
-    }),
+    }, batchOnly),
 );
