@@ -135,11 +135,11 @@ describe('me and tokens', () => {
   });
 
   it('stops accepting a token once it expires', async () => {
-    const shortLived = await startServer(testConfig({ JWT_TTL: '1s' }));
+    const shortLived = await startServer(testConfig({ JWT_TTL: '2s' }));
     try {
       const { token } = await signUp(shortLived, 'brief');
       expect((await shortLived.gql(ME, {}, token)).data.me.username).toBe('brief');
-      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      await new Promise((resolve) => setTimeout(resolve, 3_100));
       expect((await shortLived.gql(ME, {}, token)).data).toEqual({ me: null });
     } finally {
       await shortLived.stop();

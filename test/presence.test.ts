@@ -47,7 +47,8 @@ async function presenceOf(viewer: SignedUp, user: SignedUp) {
 }
 
 async function onlineUsers(viewer: SignedUp) {
-  return sorted(ok<{ username: string }[]>(await server.gql(ONLINE_USERS, {}, viewer.token), 'onlineUsers').map((u) => u.username));
+  const users = ok<{ username: string }[]>(await server.gql(ONLINE_USERS, {}, viewer.token), 'onlineUsers');
+  return sorted(users.map((user) => user.username));
 }
 
 async function onlineMembers(viewer: SignedUp, chatId: string) {

@@ -83,7 +83,7 @@ describe('WebSocket', () => {
   });
 
   it('closes the socket with 4403 when its token expires while open', async () => {
-    const shortLived = await startServer(testConfig({ JWT_TTL: '1s' }));
+    const shortLived = await startServer(testConfig({ JWT_TTL: '2s' }));
     try {
       const { token } = await signUp(shortLived, 'fleeting');
       const client = shortLived.ws({ token });
