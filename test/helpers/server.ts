@@ -2,9 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
+import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type AppConfig } from '../../src/config.ts';
+import type { Provider } from '../../src/db/migrations.ts';
+import { createDatabase } from './postgres.ts';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -24,15 +27,27 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A fresh SQLite database file in its own temporary folder. */
+/** The provider this run tests: vitest's postgres project sets up a Postgres cluster, the sqlite project none. */
+export function testProvider(): Provider {
+  return inject('postgres') ? 'postgresql' : 'sqlite';
+}
+
+/**
+ * A fresh, empty database of the provider under test: a new database in the
+ * suite's throwaway Postgres cluster, or a SQLite file in its own temporary
+ * folder. The app applies the migrations when it starts.
+ */
 export function freshDatabaseUrl(): string {
+  const postgres = inject('postgres');
+  if (postgres) return createDatabase(postgres);
   return `file:${join(mkdtempSync(join(tmpdir(), 'messenger-test-')), 'chat.db')}`;
 }
 
+/** The config of a test server with its own fresh database (unless `env` names one). */
 export function testConfig(env: Record<string, string> = {}): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: freshDatabaseUrl(),
+    DATABASE_URL: env.DATABASE_URL ?? freshDatabaseUrl(),
     JWT_SECRET: 'test-secret-that-is-long-enough-for-production-use',
     // The lowest cost bcrypt allows keeps the suite fast; hashing is still real.
     BCRYPT_COST: '4',

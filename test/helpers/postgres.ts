@@ -1,0 +1,193 @@
+/**
+ * The test suite's own throwaway Postgres: a cluster initdb'd into a
+ * temporary folder and started with pg_ctl on a free port, as an unprivileged
+ * user (initdb refuses root), and one fresh empty database per test config.
+ * Used by test/global-setup-postgres.ts (the cluster) and test/helpers/server.ts
+ * (the databases); vitest.config.ts uses findPostgresBinaries to decide
+ * whether the postgres project runs at all.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** What the postgres project's global setup provides to the test files. */
+export interface TestPostgres {
+  /** Superuser URL of the cluster's `postgres` database, e.g. postgresql://postgres@127.0.0.1:5433/postgres. */
+  url: string;
+  /** The folder holding psql, initdb and pg_ctl. */
+  binDir: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Provided by test/global-setup-postgres.ts, in the postgres project only. */
+    postgres?: TestPostgres;
+  }
+}
+
+const TOOLS = ['initdb', 'pg_ctl', 'postgres', 'psql'];
+const hasTools = (dir: string) => TOOLS.every((tool) => existsSync(path.join(dir, tool)));
+
+/**
+ * The folder holding the Postgres server binaries (initdb, pg_ctl, postgres,
+ * psql): what `pg_config --bindir` prints, else the newest
+ * /usr/lib/postgresql/<version>/bin (Debian keeps them off the PATH). null
+ * when there are none.
+ */
+export function findPostgresBinaries(): string | null {
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (hasTools(dir)) return dir;
+  } catch {
+    // No pg_config on the PATH: look where Debian and Ubuntu install the server.
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name)) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  const dir = versions.map((version) => path.join(root, version, 'bin')).find(hasTools);
+  return dir ?? null;
+}
+
+/** The uid and gid to run Postgres as: ourselves, or when we are root the `postgres` user (else `nobody`). */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    try {
+      const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: 'pipe' }).trim());
+      return { uid: id('-u'), gid: id('-g') };
+    } catch {
+      // No such user: try the next one.
+    }
+  }
+  throw new Error('Running as root, and there is neither a "postgres" nor a "nobody" user to run Postgres as.');
+}
+
+function run(command: string, args: string[], options: { cwd: string; user?: { uid: number; gid: number } }) {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      ...options.user,
+      // Keep the cluster out of this terminal's process group: Ctrl-C reaches
+      // vitest, whose teardown then stops the cluster in order.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}:\n${output}`)),
+    );
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Durability buys nothing for a cluster that is deleted after the run.
+const SERVER_SETTINGS = [
+  "listen_addresses = '127.0.0.1'",
+  'fsync = off',
+  'synchronous_commit = off',
+  'full_page_writes = off',
+  // Every test file starts servers with pools of up to DATABASE_POOL_SIZE connections.
+  'max_connections = 300',
+  'shared_buffers = 64MB',
+  "timezone = 'UTC'",
+];
+
+/**
+ * initdb's a cluster into a new temporary folder and starts it on a free
+ * port (trust authentication, superuser `postgres`, reachable on 127.0.0.1
+ * only). `stop` shuts it down and deletes the folder.
+ */
+export async function startCluster(binDir: string): Promise<TestPostgres & { stop(): Promise<void> }> {
+  const user = serverUser();
+  const base = mkdtempSync(path.join(tmpdir(), 'messenger-pg-'));
+  if (user) chownSync(base, user.uid, user.gid);
+  const data = path.join(base, 'data');
+  const log = path.join(base, 'server.log');
+  const tool = (name: string) => path.join(binDir, name);
+  const remove = () => rmSync(base, { recursive: true, force: true });
+  try {
+    await run(tool('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+      cwd: base,
+      user,
+    });
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  const start = async (port: number) => {
+    // The socket goes into our own folder: /var/run/postgresql may not exist or be ours.
+    appendFileSync(path.join(data, 'postgresql.conf'), [...SERVER_SETTINGS, `port = ${port}`, `unix_socket_directories = '${base}'`, ''].join('\n'));
+    await run(tool('pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', log], { cwd: base, user });
+  };
+  // Another process may take the free port before Postgres binds it: then try another.
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    try {
+      await start(port);
+      watchdog(base, data);
+      return {
+        url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+        binDir,
+        async stop() {
+          await run(tool('pg_ctl'), ['stop', '-w', '-D', data, '-m', 'immediate'], { cwd: base, user }).catch(() => {});
+          remove();
+        },
+      };
+    } catch (error) {
+      if (attempt < 3 && /could not bind|Address already in use/.test(readLog(log))) continue;
+      remove();
+      throw new Error(`${error instanceof Error ? error.message : error}\n${readLog(log)}`);
+    }
+  }
+}
+
+/**
+ * Should this process die without its teardown (SIGKILL, a crash), a
+ * detached shell stops the cluster (SIGQUIT: immediate shutdown) and deletes
+ * its folder once we are gone; after a normal teardown it finds nothing to do.
+ */
+function watchdog(base: string, data: string) {
+  const script = [
+    `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done`,
+    `[ -f '${data}/postmaster.pid' ] && kill -QUIT "$(head -n 1 '${data}/postmaster.pid')" 2>/dev/null && sleep 1`,
+    `rm -rf '${base}'`,
+  ].join('\n');
+  spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
+}
+
+const readLog = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+
+let created = 0;
+
+/**
+ * Creates a new empty database in the cluster and returns its URL. It is
+ * synchronous (through psql) because test configs are built synchronously;
+ * the app applies the migrations at start, as on any empty database.
+ */
+export function createDatabase(postgres: TestPostgres): string {
+  created += 1;
+  const name = `test_${process.pid}_${created}_${randomBytes(3).toString('hex')}`;
+  execFileSync(path.join(postgres.binDir, 'psql'), [postgres.url, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const url = new URL(postgres.url);
+  url.pathname = `/${name}`;
+  return url.href;
+}
