@@ -1,8 +1,20 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { providerOf, sqlitePath } from './migrations.ts';
+import { providerOf, sqlitePath, type Provider } from './migrations.ts';
 
 export type Db = PrismaClient;
+
+const providers = new WeakMap<Db, Provider>();
+
+/**
+ * The provider of a client from openDatabase (`providerOf` of its URL), for
+ * the few places that need provider-specific SQL, such as Postgres locks.
+ */
+export function databaseProvider(db: Db): Provider {
+  const provider = providers.get(db);
+  if (!provider) throw new Error('This client was not opened with openDatabase.');
+  return provider;
+}
 
 /** Postgres connections per instance when no pool size is given (DATABASE_POOL_SIZE's default). */
 export const DEFAULT_POOL_SIZE = 10;
@@ -19,7 +31,10 @@ export async function openDatabase(
   onStatement: () => void = () => {},
   poolSize: number = DEFAULT_POOL_SIZE,
 ): Promise<Db> {
-  return providerOf(url) === 'postgresql' ? openPostgres(url, onStatement, poolSize) : openSqlite(url, onStatement);
+  const provider = providerOf(url);
+  const db = provider === 'postgresql' ? await openPostgres(url, onStatement, poolSize) : await openSqlite(url, onStatement);
+  providers.set(db, provider);
+  return db;
 }
 
 /**

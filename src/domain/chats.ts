@@ -115,11 +115,19 @@ export async function joinChat(db: Db, bus: EventBus, userId: string, chatId: st
 
 /**
  * Takes `userId` out of a group. When no owner is left, the longest-standing
- * member becomes owner; when nobody is left, the group is deleted.
+ * member becomes owner; when nobody is left, the group is deleted. Throws
+ * `missing()` when the member or the group is already gone.
  */
-async function removeFromGroup(db: Db, bus: EventBus, chatId: string, userId: string) {
+async function removeFromGroup(db: Db, bus: EventBus, chatId: string, userId: string, missing: () => AppError) {
   await db.$transaction(async (tx) => {
-    await tx.chatMember.delete({ where: { chatId_userId: { chatId, userId } } });
+    // Departures from one group take turns. Under Postgres' READ COMMITTED two
+    // concurrent ones would each still see the other's member row: both would
+    // find an owner left, or promote someone who is leaving. This no-op update
+    // holds the chat row's lock until commit; on SQLite, whose single writer
+    // already runs these transactions one at a time, it changes nothing.
+    const chat = await tx.chat.updateMany({ where: { id: chatId }, data: { lastSeq: { increment: 0 } } });
+    const removed = await tx.chatMember.deleteMany({ where: { chatId, userId } });
+    if (chat.count === 0 || removed.count === 0) throw missing();
     const owners = await tx.chatMember.count({ where: { chatId, role: 'OWNER' } });
     if (owners > 0) return;
     const successor = await tx.chatMember.findFirst({ where: { chatId }, orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] });
@@ -139,7 +147,7 @@ export async function leaveChat(db: Db, bus: EventBus, userId: string, chatId: s
   });
   if (!membership) throw chatNotFound();
   if (membership.chat.kind !== 'GROUP') throw badInput('Direct chats cannot be left.');
-  await removeFromGroup(db, bus, chatId, userId);
+  await removeFromGroup(db, bus, chatId, userId, chatNotFound);
   return true;
 }
 
@@ -166,7 +174,7 @@ export async function removeChatMember(db: Db, bus: EventBus, userId: string, ch
   if (memberId === userId) throw badInput('To remove yourself, use leaveChat.', 'username');
   const existing = await db.chatMember.findUnique({ where: { chatId_userId: { chatId, userId: memberId } } });
   if (!existing) throw notFound(`Member "${username}"`);
-  await removeFromGroup(db, bus, chatId, memberId);
+  await removeFromGroup(db, bus, chatId, memberId, () => notFound(`Member "${username}"`));
   return db.chat.findUniqueOrThrow({ where: { id: chatId } });
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.ts';
+import { databaseProvider, type Db } from '../db/client.ts';
 import type { EventBus } from '../events.ts';
 import { visibleMessages, type Retention } from './messages.ts';
 
@@ -15,21 +15,55 @@ interface SweeperDeps {
 }
 
 /**
- * Deletes expired messages in batches (announcing each as deleteMessage does)
- * and prunes sessions whose tokens have expired. Returns how many messages it deleted.
+ * The key of the Postgres advisory lock that one sweeper at a time holds while
+ * it takes a batch. Any bigint works, as long as every instance uses the same.
  */
-export async function sweepExpired({ db, bus, retention }: Omit<SweeperDeps, 'logger' | 'intervalSeconds'>) {
-  const now = new Date();
-  let deleted = 0;
-  for (;;) {
-    const batch = await db.message.findMany({
+const SWEEP_LOCK_KEY = 0x6d73_6773; // "msgs"
+
+type Swept = { id: string; chatId: string; seq: number }[];
+
+/**
+ * Deletes up to BATCH_SIZE expired messages and returns them; null when
+ * another instance is sweeping. Several instances share one Postgres, each
+ * with its own sweeper: without the lock two of them would read the same
+ * batch, and both would delete it and announce every deletion. The lock is a
+ * transaction-level advisory lock taken without waiting, so it is released at
+ * commit, after the deletions are visible to the next sweeper. SQLite is one
+ * instance per database file, whose sweeper never runs twice at once.
+ */
+async function takeExpiredBatch(db: Db, retention: Retention, now: Date): Promise<Swept | null> {
+  const postgres = databaseProvider(db) === 'postgresql';
+  return db.$transaction(async (tx) => {
+    if (postgres) {
+      const [{ locked }] = await tx.$queryRawUnsafe<[{ locked: boolean }]>(
+        `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY}) AS locked`,
+      );
+      if (!locked) return null;
+    }
+    const batch = await tx.message.findMany({
       where: { NOT: visibleMessages(retention, now) },
       select: { id: true, chatId: true, seq: true },
       orderBy: { id: 'asc' },
       take: BATCH_SIZE,
     });
-    if (batch.length === 0) break;
-    await db.message.deleteMany({ where: { id: { in: batch.map((message) => message.id) } } });
+    if (batch.length > 0) await tx.message.deleteMany({ where: { id: { in: batch.map((message) => message.id) } } });
+    return batch;
+  });
+}
+
+/**
+ * Deletes expired messages in batches (announcing each as deleteMessage does)
+ * and prunes sessions whose tokens have expired. Returns how many messages it
+ * deleted. Safe to run on several instances at once: each expired message is
+ * deleted and announced by one of them.
+ */
+export async function sweepExpired({ db, bus, retention }: Omit<SweeperDeps, 'logger' | 'intervalSeconds'>) {
+  const now = new Date();
+  let deleted = 0;
+  for (;;) {
+    const batch = await takeExpiredBatch(db, retention, now);
+    // Another instance holds the lock: it is sweeping these very messages.
+    if (batch === null) break;
     for (const message of batch) {
       bus.publish('message:deleted', { chatId: message.chatId, messageId: message.id, seq: message.seq });
     }

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../src/db/client.ts';
+import { sweepExpired } from '../src/domain/retention.ts';
+import type { EventBus } from '../src/events.ts';
+import {
+  CREATE_DIRECT,
+  LEAVE,
+  SEND,
+  createGroup,
+  history,
+  newUsers,
+  readChat,
+  send,
+  tick,
+  uniqueName,
+} from './helpers/chats.ts';
+import { startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
+import { signUp, type SignedUp } from './helpers/users.ts';
+
+// SQLite has one writer, so these races are Postgres' (READ COMMITTED, a pool
+// of connections, several instances on one database). On Postgres the
+// requests go through two app instances sharing the database, as behind a
+// load balancer. SQLite is one instance per database file: there both names
+// are the same server, and the requests still run concurrently.
+const postgres = testProvider() === 'postgresql';
+let a: TestServer;
+let b: TestServer;
+
+beforeAll(async () => {
+  a = await startServer();
+  b = postgres ? await startServer(testConfig({ DATABASE_URL: a.config.databaseUrl })) : a;
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b !== a ? b?.stop() : undefined]);
+});
+
+/** Alternates between the two instances. */
+const via = (i: number) => (i % 2 === 0 ? a : b);
+
+describe('concurrent sends', () => {
+  it('gives parallel senders on both instances the seqs 1..n without gaps or repeats', async () => {
+    const users = await newUsers(a, 'seqa', 'seqb', 'seqc', 'seqd');
+    const chat = await createGroup(a, users[0], { name: 'busy', members: users.slice(1).map((u) => u.user.username) });
+    const count = 40;
+    const sent = await Promise.all(
+      Array.from({ length: count }, (_, i) => send(via(i), users[i % users.length]!, chat.id, `parallel ${i}`)),
+    );
+    const seqs = sent.map((message) => message.seq).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    const page = await history(b, users[0], chat.id, { first: 100 });
+    expect(page.edges.map((edge: any) => edge.node.seq)).toEqual(seqs);
+  });
+
+  it('stores one message for parallel retries of one clientId, and the next send takes the next seq', async () => {
+    const [alice, bob] = await newUsers(a, 'retrya', 'retryb');
+    const chat = await createGroup(a, alice, { name: 'retries', members: [bob.user.username] });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        via(i).gql(SEND, { input: { chatId: chat.id, text: 'only once', clientId: 'c-1' } }, alice.token),
+      ),
+    );
+    expect(results.map((result) => result.errors)).toEqual(results.map(() => undefined));
+    const ids = new Set(results.map((result) => result.data.sendMessage.id));
+    expect(ids.size).toBe(1);
+    expect(results[0]!.data.sendMessage).toMatchObject({ seq: 1, text: 'only once', clientId: 'c-1' });
+    // The retries that lost the insert gave their seq back.
+    expect((await send(b, bob, chat.id, 'next')).seq).toBe(2);
+    const page = await history(a, bob, chat.id);
+    expect(page.edges.map((edge: any) => [edge.node.seq, edge.node.text])).toEqual([
+      [1, 'only once'],
+      [2, 'next'],
+    ]);
+  });
+});
+
+describe('concurrent direct chats', () => {
+  it('opens one direct chat when both users create it at once, many times over', async () => {
+    const [alice, bob] = await newUsers(a, 'pairA', 'pairB');
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => {
+        const [caller, other] = i % 3 === 0 ? [bob, alice] : [alice, bob];
+        return via(i).gql(CREATE_DIRECT, { username: other.user.username }, caller.token);
+      }),
+    );
+    expect(results.map((result) => result.errors)).toEqual(results.map(() => undefined));
+    expect(new Set(results.map((result) => result.data.createDirectChat.id)).size).toBe(1);
+  });
+
+  it('opens one direct chat when the first messages to a user are sent at once', async () => {
+    const [alice, bob] = await newUsers(a, 'firstA', 'firstB');
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => {
+        const [sender, to] = i % 2 === 0 ? [alice, bob] : [bob, alice];
+        return via(i).gql(SEND, { input: { toUsername: to.user.username, text: `hi ${i}` } }, sender.token);
+      }),
+    );
+    expect(results.map((result) => result.errors)).toEqual(results.map(() => undefined));
+    expect(new Set(results.map((result) => result.data.sendMessage.chat.id)).size).toBe(1);
+    expect(results.map((result) => result.data.sendMessage.seq).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+  });
+});
+
+describe('concurrent departures from a group', () => {
+  /** A group of owner, first (the longest-standing member) and rest, in that joining order. */
+  async function group(owner: SignedUp, first: SignedUp, rest: SignedUp[]) {
+    const chat = await createGroup(a, owner, { name: uniqueName('departures') });
+    for (const member of [first, ...rest]) {
+      await a.gql(/* GraphQL */ `mutation Add($chatId: ID!, $username: String!) { addChatMember(chatId: $chatId, username: $username) { id } }`,
+        { chatId: chat.id, username: member.user.username }, owner.token);
+      await tick();
+    }
+    return chat.id;
+  }
+
+  const leave = (server: TestServer, who: SignedUp, chatId: string) => server.gql(LEAVE, { chatId }, who.token);
+
+  it('hands ownership on when the owner and the next in line leave at once', async () => {
+    const rounds = 8;
+    const cases = await Promise.all(
+      Array.from({ length: rounds }, async () => {
+        const [owner, first, last] = await Promise.all(
+          ['own', 'next', 'last'].map((prefix) => signUp(a, uniqueName(prefix))),
+        );
+        return { owner: owner!, first: first!, last: last!, chatId: await group(owner!, first!, [last!]) };
+      }),
+    );
+    const left = await Promise.all(
+      cases.flatMap(({ owner, first, chatId }) => [leave(a, owner, chatId), leave(b, first, chatId)]),
+    );
+    expect(left.map((result) => result.errors ?? result.data.leaveChat)).toEqual(left.map(() => true));
+    for (const { last, chatId } of cases) {
+      const { chat } = await readChat(a, last, chatId);
+      expect(chat.members).toEqual([{ user: { username: last.user.username }, role: 'OWNER', lastReadSeq: 0 }]);
+    }
+  });
+
+  it('deletes the group when its last two members leave at once', async () => {
+    const cases = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const [owner, other] = await Promise.all(['solo', 'duo'].map((prefix) => signUp(a, uniqueName(prefix))));
+        return { owner: owner!, other: other!, chatId: await group(owner!, other!, []) };
+      }),
+    );
+    const left = await Promise.all(
+      cases.flatMap(({ owner, other, chatId }) => [leave(a, owner, chatId), leave(b, other, chatId)]),
+    );
+    expect(left.map((result) => result.errors ?? result.data.leaveChat)).toEqual(left.map(() => true));
+    for (const { owner, chatId } of cases) {
+      expect((await readChat(a, owner, chatId)).result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    }
+  });
+});
+
+// Several sweepers on one database only happen with several instances, that is on Postgres.
+describe.runIf(postgres)('retention sweepers on several instances', () => {
+  it('delete each expired message once and announce it once', async () => {
+    const clients: Db[] = await Promise.all([1, 2, 3].map(() => openDatabase(a.config.databaseUrl)));
+    try {
+      const count = 1_250; // several sweep batches
+      const past = new Date(Date.now() - 60_000);
+      const name = uniqueName('sweep');
+      const author = await clients[0]!.user.create({
+        data: { username: name, usernameKey: name, email: `${name}@example.com`, passwordHash: '-' },
+      });
+      const chat = await clients[0]!.chat.create({
+        data: { kind: 'GROUP', name: 'expired', lastSeq: count, members: { create: { userId: author.id, role: 'OWNER' } } },
+      });
+      await clients[0]!.message.createMany({
+        data: Array.from({ length: count }, (_, i) => ({
+          chatId: chat.id,
+          authorId: author.id,
+          text: `expired ${i}`,
+          seq: i + 1,
+          expiresAt: past,
+        })),
+      });
+      const announced: string[] = [];
+      const bus = {
+        publish: (topic: string, ref: { messageId: string }) => {
+          if (topic === 'message:deleted') announced.push(ref.messageId);
+        },
+      } as unknown as EventBus;
+      const deleted = await Promise.all(
+        clients.map((db) => sweepExpired({ db, bus, retention: { messageRetentionSeconds: null } })),
+      );
+      expect(deleted.reduce((sum, n) => sum + n, 0)).toBe(count);
+      expect(announced).toHaveLength(count);
+      expect(new Set(announced).size).toBe(count);
+      expect(await clients[0]!.message.count({ where: { chatId: chat.id } })).toBe(0);
+    } finally {
+      await Promise.all(clients.map((db) => db.$disconnect()));
+    }
+  });
+});
