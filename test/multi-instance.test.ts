@@ -1,0 +1,220 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EDIT, DELETE, createGroup, history, ok, send, sleep } from './helpers/chats.ts';
+import { connect, live, messageProbe, prime } from './helpers/live.ts';
+import { findRedisServer, startRedis, type TestRedis } from './helpers/redis.ts';
+import { freshDatabaseUrl, startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
+import { signUp, type SignedUp } from './helpers/users.ts';
+
+// Several instances share one database, which means Postgres: this file runs
+// in the postgres project, with a real redis-server carrying events between them.
+const redisServer = findRedisServer();
+const enabled = testProvider() === 'postgresql' && redisServer !== null;
+if (testProvider() === 'postgresql' && !redisServer) {
+  console.warn('*** multi-instance: SKIPPED: no redis-server on the PATH (apt-get install redis-server). ***');
+}
+
+const HEARTBEAT_SECONDS = 0.3;
+
+const MESSAGE_FIELDS = /* GraphQL */ `id seq text author { username }`;
+const MESSAGE_ADDED = /* GraphQL */ `
+  subscription Added($chatId: ID, $afterSeq: Int) { messageAdded(chatId: $chatId, afterSeq: $afterSeq) { ${MESSAGE_FIELDS} } }
+`;
+const MESSAGE_EDITED = /* GraphQL */ `subscription Edited($chatId: ID) { messageEdited(chatId: $chatId) { ${MESSAGE_FIELDS} } }`;
+const MESSAGE_DELETED = /* GraphQL */ `subscription Deleted($chatId: ID) { messageDeleted(chatId: $chatId) { id chatId seq } }`;
+const TYPING = /* GraphQL */ `subscription Typing($chatId: ID!) { typing(chatId: $chatId) { user { username } typing } }`;
+const SET_TYPING = /* GraphQL */ `mutation SetTyping($chatId: ID!, $typing: Boolean!) { setTyping(chatId: $chatId, typing: $typing) }`;
+const USER_STATUS = /* GraphQL */ `subscription Status($userIds: [ID!]) { userStatus(userIds: $userIds) { user { username } online lastSeenAt } }`;
+const ONLINE = /* GraphQL */ `query Online($username: String!) { user(username: $username) { online lastSeenAt } }`;
+
+async function health(server: TestServer) {
+  return (await fetch(new URL('/health', server.url))).json();
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** An instance in its own process, so it can be killed without a goodbye. */
+async function spawnInstance(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('instance did not start')), 30_000);
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'server listening' && entry.url) {
+        clearTimeout(timer);
+        resolve(entry.url);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
+  });
+  return { url, process: child };
+}
+
+describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
+  let redis: TestRedis;
+  let env: Record<string, string>;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    redis = await startRedis(redisServer!);
+    env = {
+      DATABASE_URL: freshDatabaseUrl(),
+      REDIS_URL: redis.url,
+      PRESENCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+    };
+    a = await startServer(testConfig(env));
+    b = await startServer(testConfig(env));
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await redis?.stop();
+  });
+
+  /**
+   * `watcher`'s userStatus subscription on A for `watched`, made live by
+   * `primer` connecting through B until the subscription hears of it.
+   */
+  async function watchStatus(watcher: SignedUp, watched: SignedUp, primer: SignedUp) {
+    const socket = await connect(a, watcher);
+    const status = live(socket.client, USER_STATUS, { userIds: [watched.user.id, primer.user.id] }, {
+      ignore: (event) => event.user.username === primer.user.username,
+    });
+    await prime([status], async () => {
+      const primerSocket = await connect(b, primer);
+      primerSocket.client.terminate();
+      await primerSocket.closed;
+    });
+    // Let the primer's last offline transition pass before watching for real.
+    await sleep(HEARTBEAT_SECONDS * 1000);
+    status.skip();
+    return status;
+  }
+
+  it('delivers messages, edits, deletions and typing produced through B to a subscriber on A', async () => {
+    const alice = await signUp(b, 'mi_alice');
+    const bob = await signUp(a, 'mi_bob');
+    const chat = await createGroup(b, alice, { name: 'Across', members: ['mi_bob'] });
+    const socket = await connect(a, bob);
+    const probe = messageProbe(b, alice, chat.id);
+    const added = live(socket.client, MESSAGE_ADDED, { chatId: chat.id }, probe);
+    const edited = live(socket.client, MESSAGE_EDITED, { chatId: chat.id }, probe);
+    const deleted = live(socket.client, MESSAGE_DELETED, { chatId: chat.id }, probe);
+    await prime([added, edited, deleted], probe.poke);
+
+    const message = await send(b, alice, chat.id, 'hello from B');
+    expect(await added.next()).toEqual({ id: message.id, seq: message.seq, text: 'hello from B', author: { username: 'mi_alice' } });
+    ok(await b.gql(EDIT, { input: { id: message.id, text: 'edited on B' } }, alice.token), 'editMessage');
+    expect(await edited.next()).toEqual({ id: message.id, seq: message.seq, text: 'edited on B', author: { username: 'mi_alice' } });
+    ok(await b.gql(DELETE, { id: message.id }, alice.token), 'deleteMessage');
+    expect(await deleted.next()).toEqual({ id: message.id, chatId: chat.id, seq: message.seq });
+
+    const typing = live(socket.client, TYPING, { chatId: chat.id });
+    await prime([typing], async () => {
+      ok(await b.gql(SET_TYPING, { chatId: chat.id, typing: true }, alice.token), 'setTyping');
+      ok(await b.gql(SET_TYPING, { chatId: chat.id, typing: false }, alice.token), 'setTyping');
+    });
+    // Each poke starts and stops typing: wait for the last stop before looking for a new start.
+    await typing.until(() => typing.events.at(-1)?.typing === false);
+    typing.skip();
+    ok(await b.gql(SET_TYPING, { chatId: chat.id, typing: true }, alice.token), 'setTyping');
+    expect(await typing.next()).toEqual({ user: { username: 'mi_alice' }, typing: true });
+  });
+
+  it('shows a user with a socket on B as online on A, and offline with lastSeenAt once it closes', async () => {
+    const carol = await signUp(a, 'mi_carol');
+    const dave = await signUp(b, 'mi_dave');
+    const primer = await signUp(b, 'mi_primer');
+    await createGroup(a, carol, { name: 'Presence', members: ['mi_dave', 'mi_primer'] });
+    const status = await watchStatus(carol, dave, primer);
+
+    const daveSocket = await connect(b, dave);
+    expect(await status.next()).toEqual({ user: { username: 'mi_dave' }, online: true, lastSeenAt: null });
+    expect(ok(await a.gql(ONLINE, { username: 'mi_dave' }, carol.token), 'user').online).toBe(true);
+
+    await daveSocket.client.dispose();
+    const offline = await status.next();
+    expect(offline).toEqual({ user: { username: 'mi_dave' }, online: false, lastSeenAt: expect.any(String) });
+    await eventually(async () => !ok(await a.gql(ONLINE, { username: 'mi_dave' }, carol.token), 'user').online, 3_000, 'offline on A');
+    expect(ok(await a.gql(ONLINE, { username: 'mi_dave' }, carol.token), 'user').lastSeenAt).toBe(offline.lastSeenAt);
+  });
+
+  it('gives parallel senders on both instances distinct, gap-free seqs', async () => {
+    const erin = await signUp(a, 'mi_erin');
+    await signUp(a, 'mi_frank');
+    const chat = await createGroup(a, erin, { name: 'Busy', members: ['mi_frank'] });
+    const sends = Array.from({ length: 30 }, (_, i) => send(i % 2 ? a : b, erin, chat.id, `parallel ${i}`));
+    const seqs = (await Promise.all(sends)).map((message) => message.seq).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('keeps accepting messages while Redis is down and resumes delivery when it returns', async () => {
+    const gina = await signUp(a, 'mi_gina');
+    const hank = await signUp(a, 'mi_hank');
+    const chat = await createGroup(a, gina, { name: 'Outage', members: ['mi_hank'] });
+    const before = await send(b, gina, chat.id, 'before the outage');
+
+    await redis.stop();
+    await eventually(async () => (await health(a)).redis === 'down' && (await health(b)).redis === 'down', 10_000, 'redis down');
+    expect(await health(a)).toEqual({ status: 'degraded', database: 'up', redis: 'down' });
+    const during = [];
+    for (const text of ['during 1', 'during 2', 'during 3']) during.push(await send(b, gina, chat.id, text));
+    expect(during.map((message) => message.seq)).toEqual([before.seq + 1, before.seq + 2, before.seq + 3]);
+    const stored = await history(a, hank, chat.id);
+    expect(stored.edges.map((edge: any) => edge.node.text)).toEqual(['before the outage', 'during 1', 'during 2', 'during 3']);
+
+    await redis.start();
+    await eventually(async () => (await health(a)).redis === 'up' && (await health(b)).redis === 'up', 15_000, 'redis up');
+    const socket = await connect(a, hank);
+    const probe = messageProbe(b, gina, chat.id);
+    const catchUp = live(socket.client, MESSAGE_ADDED, { chatId: chat.id, afterSeq: before.seq }, probe);
+    await prime([catchUp], probe.poke, 10_000);
+    expect(catchUp.events.map((message) => message.text)).toEqual(['during 1', 'during 2', 'during 3']);
+    const after = await send(b, gina, chat.id, 'after the outage');
+    expect((await catchUp.next()).id).toBe(after.id);
+  });
+
+  it("counts a crashed instance's users offline once it misses its heartbeats", async () => {
+    const ivy = await signUp(a, 'mi_ivy');
+    const jack = await signUp(a, 'mi_jack');
+    const primer = await signUp(a, 'mi_primer2');
+    await createGroup(a, ivy, { name: 'Crash', members: ['mi_jack'] });
+    const status = await watchStatus(ivy, jack, primer);
+
+    const crashing = await spawnInstance({ ...env, NODE_ENV: 'test', JWT_SECRET: a.config.jwtSecret, BCRYPT_COST: '4' });
+    try {
+      const { createClient } = await import('graphql-ws');
+      const WebSocket = (await import('ws')).default;
+      const client = createClient({
+        url: crashing.url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+        connectionParams: { authorization: `Bearer ${jack.token}` },
+      });
+      expect(await status.next(10_000)).toEqual({ user: { username: 'mi_jack' }, online: true, lastSeenAt: null });
+      const killedAt = Date.now();
+      crashing.process.kill('SIGKILL');
+      const offline = await status.next(10_000);
+      expect(offline).toEqual({ user: { username: 'mi_jack' }, online: false, lastSeenAt: expect.any(String) });
+      // The bound is 3 missed heartbeats plus one check; allow for a loaded machine.
+      expect(Date.now() - killedAt).toBeLessThan(5_000);
+      void client.dispose();
+    } finally {
+      crashing.process.kill('SIGKILL');
+    }
+  });
+});
