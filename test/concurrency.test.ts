@@ -14,7 +14,7 @@ import {
   tick,
   uniqueName,
 } from './helpers/chats.ts';
-import { startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
+import { freshDatabaseUrl, startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
 import { signUp, type SignedUp } from './helpers/users.ts';
 
 // SQLite has one writer, so these races are Postgres' (READ COMMITTED, a pool
@@ -27,8 +27,14 @@ let a: TestServer;
 let b: TestServer;
 
 beforeAll(async () => {
-  a = await startServer();
-  b = postgres ? await startServer(testConfig({ DATABASE_URL: a.config.databaseUrl })) : a;
+  if (!postgres) {
+    a = b = await startServer();
+    return;
+  }
+  // Both instances start at once on an empty database: one applies the
+  // migrations, the other waits for it (the engine's advisory lock).
+  const url = freshDatabaseUrl();
+  [a, b] = await Promise.all([1, 2].map(() => startServer(testConfig({ DATABASE_URL: url })))) as [TestServer, TestServer];
 });
 
 afterAll(async () => {
