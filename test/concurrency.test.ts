@@ -6,6 +6,7 @@ import {
   CREATE_DIRECT,
   LEAVE,
   SEND,
+  addMember,
   createGroup,
   history,
   newUsers,
@@ -114,8 +115,7 @@ describe('concurrent departures from a group', () => {
   async function group(owner: SignedUp, first: SignedUp, rest: SignedUp[]) {
     const chat = await createGroup(a, owner, { name: uniqueName('departures') });
     for (const member of [first, ...rest]) {
-      await a.gql(/* GraphQL */ `mutation Add($chatId: ID!, $username: String!) { addChatMember(chatId: $chatId, username: $username) { id } }`,
-        { chatId: chat.id, username: member.user.username }, owner.token);
+      await addMember(a, owner, chat.id, member.user.username);
       await tick();
     }
     return chat.id;
