@@ -12,7 +12,7 @@
 import dotenv from 'dotenv';
 import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -87,6 +87,7 @@ async function generateAll(runs: string[][], env: NodeJS.ProcessEnv): Promise<nu
  * than waiting for the failing download again.
  */
 async function generate(): Promise<number> {
+  await mkdir(path.dirname(postgresSchema), { recursive: true });
   await writeFile(postgresSchema, postgresDatamodel(await readFile(schemaFile, 'utf8')));
   const sqliteRun: string[] = []; // prisma.config.ts names prisma/schema.prisma
   const postgresRun = ['--schema', postgresSchema];
