@@ -1,7 +1,7 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.ts';
 import type { EventBus, Events, MessageRef } from '../events.ts';
-import type { Message } from '../generated/prisma/client.ts';
+import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { visibleMessages, type Retention } from './messages.ts';
 
 /** Replayed messages are read from the database this many at a time. */
@@ -90,6 +90,30 @@ function loadOnce({ db, retention }: FeedDeps, ref: MessageRef): Promise<Message
     loaded.set(ref, message);
   }
   return message;
+}
+
+// The same row, per distinct GraphQL selection: subscribers asking the same
+// question of one event share one query for the relations it needs.
+const selected = new WeakMap<Message, Map<string, Promise<Message | null>>>();
+
+/**
+ * `message` (a row a feed delivered) with the relations `query` selects,
+ * loaded once per event and distinct selection however many subscribers ask.
+ */
+export function withSelection(
+  { db }: FeedDeps,
+  message: Message,
+  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
+): Promise<Message | null> {
+  let byQuery = selected.get(message);
+  if (!byQuery) selected.set(message, (byQuery = new Map()));
+  const key = JSON.stringify(query);
+  let loading = byQuery.get(key);
+  if (!loading) {
+    loading = db.message.findUnique({ ...query, where: { id: message.id } }) as Promise<Message | null>;
+    byQuery.set(key, loading);
+  }
+  return loading;
 }
 
 /**

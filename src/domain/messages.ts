@@ -69,25 +69,25 @@ async function earlierSend(db: Db, authorId: string, clientId: string, chatId: s
  * Chat.lastSeq in the same transaction as the insert, so seqs are unique and
  * gap-free per chat whatever the concurrency, and a failed insert takes its
  * seq back with it. A retried clientId returns the first message.
+ *
+ * Three statements in the common case: the seq increment doubles as the
+ * membership check (it only matches a chat the sender belongs to), and a
+ * clientId is looked up only when its insert clashes.
  */
 export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: SendInput) {
   const input = parseInput(sendSchema, raw);
   const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
-  await requireMember(db, chatId, authorId);
   const clientId = input.clientId ?? null;
-  if (clientId) {
-    const earlier = await earlierSend(db, authorId, clientId, chatId, input.text);
-    if (earlier) return earlier;
-  }
   let message: Message;
   try {
     message = await db.$transaction(async (tx) => {
       const now = new Date();
-      const chat = await tx.chat.update({
-        where: { id: chatId },
+      const [chat] = await tx.chat.updateManyAndReturn({
+        where: { id: chatId, members: { some: { userId: authorId } } },
         data: { lastSeq: { increment: 1 }, lastActivityAt: now },
         select: { lastSeq: true, messageTtlSeconds: true },
       });
+      if (!chat) throw notFound('Chat');
       const created = await tx.message.create({
         data: {
           chatId,
@@ -99,6 +99,7 @@ export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: 
           expiresAt: chat.messageTtlSeconds === null ? null : new Date(now.getTime() + chat.messageTtlSeconds * 1000),
         },
       });
+      // Sending marks everything up to one's own message read.
       await tx.chatMember.update({
         where: { chatId_userId: { chatId, userId: authorId } },
         data: { lastReadSeq: chat.lastSeq },
@@ -106,7 +107,7 @@ export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: 
       return created;
     });
   } catch (error) {
-    // A concurrent retry with the same clientId won the insert.
+    // The clientId was used before (a retry, perhaps concurrent): answer with that message.
     if (clientId && isUniqueViolation(error)) {
       const earlier = await earlierSend(db, authorId, clientId, chatId, input.text);
       if (earlier) return earlier;

@@ -2,11 +2,12 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { viewerOf, type Context } from '../context.ts';
 import { requireMember } from '../domain/chats.ts';
-import { chatEvents, loadMessages, messagesAfter } from '../domain/feeds.ts';
+import { chatEvents, loadMessages, messagesAfter, withSelection } from '../domain/feeds.ts';
 import { deleteMessage, editMessage, readHistory, sendMessage } from '../domain/messages.ts';
 import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
 import { badInput } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
+import type { Message as MessageRow } from '../generated/prisma/client.ts';
 import { builder } from './builder.ts';
 import { Chat } from './chat.ts';
 import { lastMessage } from './loaders.ts';
@@ -144,8 +145,11 @@ builder.subscriptionFields((t) => {
     return chatId.id;
   };
   const feedDeps = (ctx: Context) => ({ db: ctx.prisma, bus: ctx.bus, retention: ctx.config });
+  /** The event's message with the subscriber's selection (shared per event); the bare row if it has just gone. */
+  const eventMessage = async (query: object, message: MessageRow, _args: unknown, ctx: Context) =>
+    (await withSelection(feedDeps(ctx), message, query)) ?? message;
   return {
-    messageAdded: signedIn.field({
+    messageAdded: signedIn.prismaField({
       type: Message,
       description:
         "New messages in one chat, or in all of the caller's chats when chatId is omitted.\n" +
@@ -162,9 +166,9 @@ builder.subscriptionFields((t) => {
             : chatEvents(feedDeps(ctx), 'message:added', ctx.viewer.userId, chatId);
         return loadMessages(feedDeps(ctx), refs);
       },
-      resolve: (message) => message,
+      resolve: eventMessage,
     }),
-    messageEdited: signedIn.field({
+    messageEdited: signedIn.prismaField({
       type: Message,
       args: { chatId: chatIdArg() },
       subscribe: async (_root, args, ctx) =>
@@ -172,7 +176,7 @@ builder.subscriptionFields((t) => {
           feedDeps(ctx),
           chatEvents(feedDeps(ctx), 'message:edited', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
         ),
-      resolve: (message) => message,
+      resolve: eventMessage,
     }),
     messageDeleted: signedIn.field({
       type: MessageDeletion,
