@@ -36,7 +36,7 @@ let gone: { chatId: string; messageId: string };
 beforeAll(async () => {
   server = await startServer();
   const [someone] = await newUsers(server, 'gonemaker');
-  gone = { chatId: await goneChatId(server, someone!), messageId: await goneMessageId(server, someone!) };
+  gone = { chatId: await goneChatId(server, someone), messageId: await goneMessageId(server, someone) };
 });
 afterAll(() => server.stop());
 
@@ -82,7 +82,7 @@ async function freshUsers(): Promise<Users> {
     'removed',
     'newcomer',
   );
-  return { owner: owner!, author: author!, other: other!, outsider: outsider!, removed: removed!, newcomer: newcomer! };
+  return { owner, author, other, outsider, removed, newcomer };
 }
 
 /**
@@ -274,9 +274,9 @@ describe('anonymous callers', () => {
 
   it('creates nothing when refused', async () => {
     const [target] = await newUsers(server, 'target');
-    await server.gql(CREATE_DIRECT, { username: name(target!) });
-    await server.gql(SEND, { input: { toUsername: name(target!), text: 'hi' } });
-    const chats = ok(await server.gql(`query { chats { edges { cursor } } }`, {}, target!.token), 'chats');
+    await server.gql(CREATE_DIRECT, { username: name(target) });
+    await server.gql(SEND, { input: { toUsername: name(target), text: 'hi' } });
+    const chats = ok(await server.gql(/* GraphQL */ `query { chats { edges { cursor } } }`, {}, target.token), 'chats');
     expect(chats.edges).toEqual([]);
   });
 });
@@ -301,7 +301,7 @@ describe('private group: allowed', () => {
     expect((await readChat(server, f.users.author, f.chatId)).chat).toEqual({ ...expected, myRole: 'MEMBER' });
     expect((await readChat(server, f.users.other, f.chatId)).chat).toEqual({ ...expected, myRole: 'MEMBER' });
     for (const stranger of [f.users.outsider, f.users.removed]) {
-      const chats = ok(await server.gql(`query { chats { edges { node { id } } } }`, {}, stranger.token), 'chats');
+      const chats = ok(await server.gql(/* GraphQL */ `query { chats { edges { node { id } } } }`, {}, stranger.token), 'chats');
       expect(chats.edges).toEqual([]);
     }
   });
