@@ -1,0 +1,410 @@
+/**
+ * Load-generator child process, started by run.ts and pinned to the core the
+ * server does not use. One instance drives HTTP load (autocannon), another
+ * holds the subscribers and the fixed-rate sender of the fan-out scenario
+ * (sender and receivers share one process, so one clock times every message).
+ * Every command reports this process's own CPU use, so a saturated client is
+ * never mistaken for a slow server.
+ */
+import autocannon from 'autocannon';
+import { createClient, type Client } from 'graphql-ws';
+import * as hdr from 'hdr-histogram-js';
+import WebSocket from 'ws';
+import { encodeCursor } from '../../src/domain/paging.ts';
+import { cpuShare, serve, sleep } from './ipc.ts';
+import { HISTORY_PAGE, MESSAGE_ADDED, SEND_MESSAGE } from './operations.ts';
+
+/** Where and how messages are sent: a GraphQL sendMessage, or the transport baseline's POST /send. */
+export type SendSpec =
+  | { mode: 'graphql'; url: string; token: string | null; chatId: string }
+  | { mode: 'raw'; url: string };
+
+function makeSender(spec: SendSpec): (text: string) => Promise<boolean> {
+  if (spec.mode === 'raw') {
+    const url = new URL('/send', spec.url);
+    return async (text) => {
+      const response = await fetch(url, { method: 'POST', body: JSON.stringify({ text }) });
+      await response.arrayBuffer();
+      return response.ok;
+    };
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
+  if (spec.token) headers.authorization = `Bearer ${spec.token}`;
+  return async (text) => {
+    const response = await fetch(spec.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: SEND_MESSAGE, variables: { input: { chatId: spec.chatId, text } } }),
+    });
+    const body = (await response.json()) as { data?: unknown; errors?: unknown };
+    return response.ok && !body.errors && body.data != null;
+  };
+}
+
+const measure = async <T>(work: () => Promise<T>) => {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const wallMs = performance.now() - started;
+  return { result, wallMs, cpu: cpuShare(cpu, wallMs) };
+};
+
+// ---------------------------------------------------------------- subscribers
+
+interface Subscriber {
+  received: number;
+  probes: number;
+  close(): void;
+  closed: Promise<void>;
+}
+
+let subscribers: Subscriber[] = [];
+let subscriptionErrors = 0;
+/** Messages of the current fan-out run: `bench:<run>:<index>:<sentAt>`. */
+let currentRun = '';
+let latencies: hdr.Histogram | null = null;
+let exactMax = 0;
+let runDelivered = 0;
+let otherDelivered = 0;
+
+function onText(subscriber: Subscriber, text: string | undefined) {
+  const now = performance.now();
+  if (text === undefined) return;
+  if (text.startsWith('probe:')) {
+    subscriber.probes += 1;
+    return;
+  }
+  if (currentRun && text.startsWith(currentRun)) {
+    const sentAt = Number(text.slice(text.lastIndexOf(':') + 1));
+    const ms = now - sentAt;
+    latencies?.recordValue(Math.max(1, Math.round(ms * 1000)));
+    if (ms > exactMax) exactMax = ms;
+    subscriber.received += 1;
+    runDelivered += 1;
+    return;
+  }
+  otherDelivered += 1;
+}
+
+type Frame = { payload?: { data?: { messageAdded?: { text?: string } } } };
+
+function openGraphqlSubscriber(wsUrl: string, token: string, chatId: string): Promise<Subscriber> {
+  return new Promise((resolve, reject) => {
+    let client: Client;
+    let resolveClosed!: () => void;
+    const subscriber: Subscriber = {
+      received: 0,
+      probes: 0,
+      close: () => void client.dispose(),
+      closed: new Promise<void>((done) => (resolveClosed = done)),
+    };
+    client = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+      onNonLazyError: () => undefined,
+      on: {
+        connected: () => {
+          client.subscribe<{ messageAdded: { text: string } }>(
+            { query: MESSAGE_ADDED, variables: { chatId } },
+            {
+              next: (value) => onText(subscriber, value.data?.messageAdded?.text),
+              error: () => {
+                subscriptionErrors += 1;
+              },
+              complete: () => undefined,
+            },
+          );
+          resolve(subscriber);
+        },
+        closed: (event) => {
+          resolveClosed();
+          const { code, reason } = event as { code?: number; reason?: string };
+          reject(new Error(`socket closed before connecting: ${code} ${reason}`));
+        },
+      },
+    });
+  });
+}
+
+function openRawSubscriber(wsUrl: string): Promise<Subscriber> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl);
+    const subscriber: Subscriber = {
+      received: 0,
+      probes: 0,
+      close: () => socket.close(),
+      closed: new Promise<void>((done) => socket.once('close', () => done())),
+    };
+    socket.on('error', reject);
+    socket.once('open', () => resolve(subscriber));
+    socket.on('message', (data) => {
+      onText(subscriber, (JSON.parse(data.toString()) as Frame).payload?.data?.messageAdded?.text);
+    });
+  });
+}
+
+interface SubscribeArgs {
+  mode: 'graphql' | 'raw';
+  wsUrl: string;
+  /** Subscriber i uses tokens[i % tokens.length]. */
+  tokens: string[];
+  chatId: string;
+  /** Total subscribers wanted (this call opens the ones missing). */
+  n: number;
+  /** Sockets opened at once. */
+  batch: number;
+}
+
+async function subscribe(args: SubscribeArgs) {
+  return measure(async () => {
+    for (let start = subscribers.length; start < args.n; start += args.batch) {
+      const opening = [];
+      for (let i = start; i < Math.min(start + args.batch, args.n); i += 1) {
+        opening.push(
+          args.mode === 'raw'
+            ? openRawSubscriber(args.wsUrl)
+            : openGraphqlSubscriber(args.wsUrl, args.tokens[i % args.tokens.length]!, args.chatId),
+        );
+      }
+      subscribers.push(...(await Promise.all(opening)));
+    }
+    return { open: subscribers.length };
+  });
+}
+
+/**
+ * graphql-ws does not acknowledge a subscription, so readiness is observed:
+ * probe messages are sent until every subscriber has received one.
+ */
+async function prime({ send, timeoutMs }: { send: SendSpec; timeoutMs: number }) {
+  const sender = makeSender(send);
+  return measure(async () => {
+    const deadline = Date.now() + timeoutMs;
+    let probes = 0;
+    const waiting = () => subscribers.filter((subscriber) => subscriber.probes === 0).length;
+    while (waiting() > 0) {
+      if (Date.now() > deadline) throw new Error(`${waiting()} of ${subscribers.length} subscribers never got a probe`);
+      probes += 1;
+      if (!(await sender(`probe:${probes}`))) throw new Error('probe send failed');
+      // Each probe gets longer to arrive everywhere before the next one adds to the queue.
+      const until = Date.now() + Math.min(500 * probes, 5_000);
+      while (waiting() > 0 && Date.now() < until) await sleep(20);
+    }
+    await sleep(100);
+    return { probes };
+  });
+}
+
+async function closeAll() {
+  const closing = subscribers;
+  subscribers = [];
+  for (const subscriber of closing) subscriber.close();
+  await Promise.race([Promise.all(closing.map((subscriber) => subscriber.closed)), sleep(10_000)]);
+  return { closed: closing.length };
+}
+
+function resetCounts() {
+  const counts = { run: runDelivered, other: otherDelivered, subscriptionErrors };
+  runDelivered = 0;
+  otherDelivered = 0;
+  subscriptionErrors = 0;
+  for (const subscriber of subscribers) subscriber.received = 0;
+  return counts;
+}
+
+/** Deliveries of anything but probes and fan-out messages since the last reset (e.g. the throughput load). */
+async function awaitOther({ expected, timeoutMs }: { expected: number; timeoutMs: number }) {
+  const started = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  while (otherDelivered < expected && Date.now() < deadline) await sleep(20);
+  return { delivered: otherDelivered, drainMs: performance.now() - started };
+}
+
+interface FanoutArgs {
+  send: SendSpec;
+  rate: number;
+  durationS: number;
+  /** How long to wait for stragglers after the last send answered. */
+  graceMs: number;
+}
+
+/**
+ * Sends rate × duration messages on a fixed schedule (not waiting for
+ * answers, so a slow server cannot slow the sender down), each carrying its
+ * send time, and times its arrival at every subscriber.
+ */
+async function fanout({ send, rate, durationS, graceMs }: FanoutArgs) {
+  const sender = makeSender(send);
+  resetCounts();
+  currentRun = `bench:${Date.now().toString(36)}:`;
+  latencies = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  exactMax = 0;
+  const count = Math.max(1, Math.round(rate * durationS));
+  const n = subscribers.length;
+  let sent = 0;
+  let sendErrors = 0;
+  const measured = await measure(async () => {
+    const started = performance.now();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const sentAt = performance.now();
+      sends.push(
+        sender(`${currentRun}${i}:${sentAt.toFixed(3)}`).then(
+          (ok) => {
+            if (ok) sent += 1;
+            else sendErrors += 1;
+          },
+          () => {
+            sendErrors += 1;
+          },
+        ),
+      );
+    }
+    await Promise.all(sends);
+    const sendMs = performance.now() - started;
+    const deadline = performance.now() + graceMs;
+    while (runDelivered < sent * n && performance.now() < deadline) await sleep(10);
+    return { sendMs, drainMs: performance.now() - started - sendMs };
+  });
+  const histogram = latencies;
+  const perSubscriber = subscribers.map((subscriber) => subscriber.received);
+  const result = {
+    subscribers: n,
+    attempted: count,
+    sent,
+    sendErrors,
+    expected: sent * n,
+    delivered: runDelivered,
+    deliveredRatio: sent * n > 0 ? runDelivered / (sent * n) : 0,
+    minPerSubscriber: perSubscriber.length ? Math.min(...perSubscriber) : 0,
+    subscriptionErrors,
+    p50: histogram.getValueAtPercentile(50) / 1000,
+    p99: histogram.getValueAtPercentile(99) / 1000,
+    max: exactMax,
+    mean: histogram.mean / 1000,
+    sendMs: measured.result.sendMs,
+    drainMs: measured.result.drainMs,
+    loadCpu: measured.cpu,
+  };
+  currentRun = '';
+  latencies = null;
+  histogram.destroy();
+  return result;
+}
+
+// ---------------------------------------------------------------- HTTP load
+
+interface ThroughputArgs {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  connections: number;
+  durationS: number;
+}
+
+/** sendMessage (or any POST) at saturation: `connections` requests in flight for `durationS`. */
+async function throughput(args: ThroughputArgs) {
+  const measured = await measure(() =>
+    autocannon({
+      url: args.url,
+      method: 'POST',
+      headers: args.headers,
+      body: args.body,
+      connections: args.connections,
+      duration: args.durationS,
+      timeout: 10,
+      // A GraphQL error can come with a 200: only a result with data and no errors counts.
+      verifyBody: (body) => typeof body === "string" && !body.includes('"errors"') && body.includes('"data"'),
+    }),
+  );
+  const result = measured.result;
+  const completed = result['2xx'] - result.mismatches;
+  return {
+    requests: result.requests.total,
+    /** Requests written, including those still in flight when the time was up (the server may complete them). */
+    sent: result.requests.sent,
+    ok: completed,
+    perSecond: completed / result.duration,
+    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    durationS: result.duration,
+    loadCpu: measured.cpu,
+  };
+}
+
+interface HistoryArgs {
+  url: string;
+  token: string;
+  chatId: string;
+  /** The chat's newest seq: `before` cursors are drawn from 51..lastSeq + 1. */
+  lastSeq: number;
+  pages: number;
+  warmup: number;
+}
+
+/** One page of `messages(last: 50, before: cursor)` at a time, each at a random depth of the chat. */
+async function history(args: HistoryArgs) {
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json',
+    authorization: `Bearer ${args.token}`,
+  };
+  const page = async () => {
+    const before = 51 + Math.floor(Math.random() * (args.lastSeq - 50 + 1));
+    const started = performance.now();
+    const response = await fetch(args.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: HISTORY_PAGE, variables: { chatId: args.chatId, before: encodeCursor(before) } }),
+    });
+    const body = (await response.json()) as { data?: { messages?: { edges: unknown[] } }; errors?: unknown };
+    const ms = performance.now() - started;
+    return { ms, ok: response.ok && !body.errors && body.data?.messages?.edges.length === 50 };
+  };
+  for (let i = 0; i < args.warmup; i += 1) await page();
+  const times: number[] = [];
+  let errors = 0;
+  const measured = await measure(async () => {
+    for (let i = 0; i < args.pages; i += 1) {
+      const { ms, ok } = await page();
+      times.push(ms);
+      if (!ok) errors += 1;
+    }
+  });
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return {
+    pages: args.pages,
+    errors,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: times.at(-1)!,
+    perSecond: args.pages / (measured.wallMs / 1000),
+    loadCpu: measured.cpu,
+  };
+}
+
+serve({
+  subscribe,
+  prime,
+  closeAll,
+  resetCounts,
+  awaitOther,
+  fanout,
+  throughput,
+  history,
+  cpu: () => ({ usage: process.cpuUsage(), at: performance.now() }),
+  stop: async () => {
+    await closeAll();
+    setTimeout(() => process.exit(0), 20);
+    return true;
+  },
+});
+process.send!({ ready: true });

@@ -1,0 +1,789 @@
+/**
+ * `npm run bench [-- --quick] [-- --profile] [-- --only fanout,history] [-- --postgres <url>]`
+ *
+ * Measures the messenger server side by side with two baselines started in
+ * the same run: the stack limit (bare yoga + graphql-ws, in memory) and the
+ * transport limit (raw `ws`). Each system under test runs in its own child
+ * process pinned to core 0; the load generators run in other processes pinned
+ * to core 1 (this process pins itself there too). Prints a table, writes
+ * bench-results/<timestamp>.json, and exits 0 when the run completed, whether
+ * or not the targets were met.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Child, pin, pinningAvailable, ROOT, sleep } from './ipc.ts';
+import type { SendSpec } from './load.ts';
+import { ADD_MEMBER, CREATE_GROUP, REGISTER, SEND_MESSAGE } from './operations.ts';
+import { formatHeapGrowth, heapGrowth, type HeapGrowth } from './heap.ts';
+import { formatProfile, summarizeProfileFile, type ProfileSummary } from './profile.ts';
+import { coreWindow, count, fixed, machineInfo, percent, table, verdict, type TargetCheck } from './report.ts';
+
+// ---------------------------------------------------------------- options
+
+const HELP = `Usage: npm run bench [-- options]
+  --quick            small N and short runs (< 30 s): a smoke test of the harness
+  --only <list>      comma-separated subset of: throughput,fanout,memory,history
+  --profile          CPU-profile the messenger during each scenario (skews its figures);
+                     writes .cpuprofile files next to the JSON and prints top self time
+  --heap             in the memory scenario, heap-snapshot the messenger before and after the
+                     first size and print what the heap gained per socket, by kind (skews its RSS)
+  --postgres <url>   run the messenger on this database instead of a fresh SQLite file
+                     (the server must support it; a throwaway database is best)
+  --help`;
+
+const SCENARIOS = ['throughput', 'fanout', 'memory', 'history'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function parseArgs(argv: string[]) {
+  const options = { quick: false, profile: false, heap: false, only: new Set<Scenario>(SCENARIOS), databaseUrl: null as string | null };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--profile') options.profile = true;
+    else if (arg === '--heap') options.heap = true;
+    else if (arg === '--only') {
+      const wanted = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = wanted.filter((name) => !SCENARIOS.includes(name as Scenario));
+      if (unknown.length > 0 || wanted.length === 0) throw new Error(`--only takes some of ${SCENARIOS.join(',')}`);
+      options.only = new Set(wanted as Scenario[]);
+    } else if (arg === '--postgres' || arg === '--database-url') {
+      options.databaseUrl = argv[++i] ?? null;
+      if (!options.databaseUrl) throw new Error(`${arg} needs a URL`);
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(HELP);
+      process.exit(0);
+    } else throw new Error(`unknown option ${arg}\n${HELP}`);
+  }
+  return options;
+}
+
+const options = (() => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+})();
+
+const DEFAULT = {
+  users: 1000,
+  throughput: { connections: 32, durationS: 6, warmupS: 2, subscribers: 100, drainMs: 10_000 },
+  fanout: { sizes: [100, 1000], rate: 20, durationS: 5, graceMs: 5_000 },
+  memory: { sizes: [1000, 5000], warm: 100 },
+  history: { messages: 100_000, pages: 1000, warmup: 100 },
+  /** Fresh server processes per scenario group, so one scenario's heap does not skew the next. */
+  freshServers: true,
+  settleMs: 10_000,
+  limitMs: 6 * 60_000,
+};
+const QUICK: typeof DEFAULT = {
+  users: 20,
+  throughput: { connections: 16, durationS: 1, warmupS: 0, subscribers: 20, drainMs: 2_000 },
+  fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000 },
+  memory: { sizes: [50, 100], warm: 10 },
+  history: { messages: 2_000, pages: 100, warmup: 20 },
+  freshServers: false,
+  settleMs: 1_000,
+  limitMs: 2 * 60_000,
+};
+const P = options.quick ? QUICK : DEFAULT;
+
+// ---------------------------------------------------------------- processes
+
+const pinning = pinningAvailable();
+const SERVER_CORE = pinning.ok ? 0 : null;
+const LOAD_CORE = pinning.ok ? 1 : null;
+const pinningNote =
+  (pinning.ok
+    ? 'server on core 0, load generators and harness on core 1 (taskset)'
+    : `UNPINNED: ${pinning.why}; server and load share the cores`) +
+  (options.databaseUrl ? '; the database server is not pinned' : '');
+if (pinning.ok) pin(process.pid, 1);
+
+const children = new Set<Child>();
+/** Kills every child (by its pid) and removes the run's temporary database folder. */
+function killAll() {
+  for (const child of children) child.kill();
+  rmSync(tempDir, { recursive: true, force: true });
+}
+
+type Kind = 'ours' | 'stack' | 'transport';
+const LABEL: Record<Kind, string> = { ours: 'messenger', stack: 'stack limit', transport: 'transport limit' };
+
+const tempDir = mkdtempSync(join(tmpdir(), 'messenger-bench-'));
+const databaseUrl = options.databaseUrl ?? `file:${join(tempDir, 'chat.db')}`;
+const provider = databaseUrl.startsWith('file:') ? 'sqlite' : databaseUrl.split(':')[0]!;
+const jwtSecret = randomBytes(36).toString('base64url');
+
+interface Server {
+  kind: Kind;
+  child: Child;
+  url: string;
+  wsUrl: string;
+}
+
+async function startServer(kind: Kind): Promise<Server> {
+  const env: Record<string, string> =
+    kind === 'ours'
+      ? {
+          NODE_ENV: 'production',
+          DATABASE_URL: databaseUrl,
+          JWT_SECRET: jwtSecret,
+          BCRYPT_COST: '4',
+          LOG_LEVEL: 'silent',
+          REDIS_URL: '',
+          WS_MAX_SOCKETS_PER_USER: '100000',
+        }
+      : { NODE_ENV: 'production' };
+  const child = new Child(`${kind} server`, './server.ts', [kind], { core: SERVER_CORE, nodeArgs: ['--expose-gc'], env });
+  children.add(child);
+  const { url } = await withTimeout(child.ready, 90_000, `${kind} server did not start`);
+  return { kind, child, url, wsUrl: url.replace(/^http/, 'ws') };
+}
+
+async function stopServer(server: Server) {
+  await server.child.stop();
+  children.delete(server.child);
+}
+
+function startLoad(name: string): Child {
+  const child = new Child(name, './load.ts', [], { core: LOAD_CORE });
+  children.add(child);
+  return child;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** CPU share of one core a child used between this call and the returned function's call. */
+async function cpuWindow(child: Child) {
+  const from = await child.call<{ usage: NodeJS.CpuUsage; at: number }>('cpu');
+  return async () => {
+    const to = await child.call<{ usage: NodeJS.CpuUsage; at: number }>('cpu');
+    const usedMs = (to.usage.user - from.usage.user + to.usage.system - from.usage.system) / 1000;
+    return usedMs / (to.at - from.at);
+  };
+}
+
+/** Waits until the server is (nearly) idle, e.g. done with closing sockets or a backlog. */
+async function settle(server: Server) {
+  const deadline = Date.now() + P.settleMs;
+  while (Date.now() < deadline) {
+    const window = await cpuWindow(server.child);
+    await sleep(options.quick ? 100 : 200);
+    if ((await window()) < 0.05) return;
+  }
+}
+
+/** CPU on the server's and the load's cores used by anything but our processes there (plus hypervisor steal). */
+interface Foreign {
+  core0: number;
+  core1: number;
+}
+
+function foreignWindow() {
+  const cores = coreWindow();
+  return (serverCpu: number, loadCpu: number): Foreign | null => {
+    const [core0, core1] = cores();
+    if (!pinning.ok || !core0 || !core1) return null;
+    return { core0: Math.max(0, core0.busy - serverCpu) + core0.steal, core1: Math.max(0, core1.busy - loadCpu) + core1.steal };
+  };
+}
+
+const showForeign = (foreign: Foreign | null) => (foreign ? `${percent(foreign.core0)} / ${percent(foreign.core1)}` : '–');
+const FOREIGN_LIMIT = 0.1;
+const disturbed: string[] = [];
+function noteForeign(what: string, foreign: Foreign | null) {
+  if (foreign && (foreign.core0 > FOREIGN_LIMIT || foreign.core1 > FOREIGN_LIMIT)) disturbed.push(what);
+}
+
+// ---------------------------------------------------------------- setup over the API
+
+interface BenchUser {
+  token: string;
+  id: string;
+  username: string;
+}
+
+const runTag = Date.now().toString(36).slice(-5);
+const fromGlobalId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
+
+async function gql<T = any>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (body.errors || !body.data) throw new Error(`setup request failed: ${JSON.stringify(body.errors ?? body)}`);
+  return body.data;
+}
+
+async function inParallel<T>(total: number, concurrency: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(total);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, total) }, async () => {
+      while (next < total) {
+        const index = next++;
+        results[index] = await work(index);
+      }
+    }),
+  );
+  return results;
+}
+
+interface Fixture {
+  users: BenchUser[];
+  /** Global ID of the group every user belongs to (fan-out, throughput, memory). */
+  chatId: string;
+  /** Global ID of the group that receives the seeded history. */
+  historyChatId: string;
+}
+
+async function createFixture(server: Server): Promise<Fixture> {
+  const users = await inParallel(P.users, 8, async (index) => {
+    const username = `b${runTag}u${index}`;
+    const { register } = await gql<{ register: { token: string; user: { id: string; username: string } } }>(
+      server.url,
+      REGISTER,
+      { input: { username, email: `${username}@bench.example`, password: 'bench password', device: 'bench' } },
+    );
+    return { token: register.token, id: register.user.id, username };
+  });
+  const owner = users[0]!;
+  const group = async (name: string, members: string[]) =>
+    (await gql<{ createGroupChat: { id: string } }>(server.url, CREATE_GROUP, { input: { name, members } }, owner.token))
+      .createGroupChat.id;
+  const others = users.slice(1).map((user) => user.username);
+  // createGroupChat takes at most 1000 members; any beyond that are added one by one.
+  const chatId = await group('bench', others.slice(0, 1000));
+  await inParallel(Math.max(0, others.length - 1000), 8, (i) =>
+    gql(server.url, ADD_MEMBER, { chatId, username: others[1000 + i] }, owner.token),
+  );
+  const historyChatId = await group('history', []);
+  return { users, chatId, historyChatId };
+}
+
+/** How each target's messages are sent: as users of the messenger, anonymously to the baselines. */
+function sendSpec(server: Server, fixture: Fixture): SendSpec {
+  if (server.kind === 'transport') return { mode: 'raw', url: server.url };
+  return { mode: 'graphql', url: server.url, token: server.kind === 'ours' ? fixture.users[0]!.token : null, chatId: fixture.chatId };
+}
+
+function subscribeArgs(server: Server, fixture: Fixture, n: number) {
+  return {
+    mode: server.kind === 'transport' ? 'raw' : 'graphql',
+    wsUrl: server.wsUrl,
+    tokens: fixture.users.map((user) => user.token),
+    chatId: fixture.chatId,
+    n,
+    batch: 100,
+  };
+}
+
+/** SQL statements the messenger has sent so far (null for the baselines, which have no database). */
+async function sqlStatements(server: Server): Promise<number | null> {
+  return server.kind === 'ours' ? metric(server, 'messenger_sql_statements_total') : null;
+}
+
+const perUnit = (before: number | null, after: number | null, units: number) =>
+  before === null || after === null || units === 0 ? null : (after - before) / units;
+
+async function metric(server: Server, name: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', server.url))).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (match?.[1] === name) total += Number(match[3]);
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- profiling
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const resultsDir = join(ROOT, 'bench-results');
+const profileDir = join(resultsDir, `${stamp}-profiles`);
+const profiles: { scenario: string; file: string; summary: ProfileSummary }[] = [];
+const heaps: { server: string; sockets: number; growth: HeapGrowth[] }[] = [];
+
+/** Runs `work` under the in-process CPU profiler of the messenger when --profile is given. */
+async function profiled<T>(server: Server, scenario: string, work: () => Promise<T>): Promise<T> {
+  if (!options.profile || server.kind !== 'ours') return work();
+  mkdirSync(profileDir, { recursive: true });
+  await server.child.call('profileStart');
+  try {
+    return await work();
+  } finally {
+    const file = join(profileDir, `${scenario}.cpuprofile`);
+    await server.child.call('profileStop', { file }, 60_000);
+    profiles.push({ scenario, file, summary: summarizeProfileFile(file) });
+  }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`);
+const t0 = performance.now();
+
+interface ThroughputRow {
+  server: string;
+  subscribers: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+  deliveredRatio: number | null;
+  drainMs: number | null;
+  serverCpu: number;
+  loadCpu: number;
+  subsCpu: number | null;
+  foreign: Foreign | null;
+  /** SQL statements per send, including the subscribers' reads of it (messenger only). */
+  sqlPerSend: number | null;
+}
+
+async function throughputScenario(server: Server, fixture: Fixture, load: Child, subs: Child): Promise<ThroughputRow[]> {
+  const T = P.throughput;
+  const spec = sendSpec(server, fixture) as Extract<SendSpec, { mode: 'graphql' }>;
+  const request = {
+    url: server.url,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(spec.token ? { authorization: `Bearer ${spec.token}` } : {}),
+    },
+    body: JSON.stringify({ query: SEND_MESSAGE, variables: { input: { chatId: fixture.chatId, text: 'load' } } }),
+    connections: T.connections,
+  };
+  if (T.warmupS > 0) await load.call('throughput', { ...request, durationS: T.warmupS }, 60_000);
+  const rows: ThroughputRow[] = [];
+  for (const n of [0, T.subscribers]) {
+    await settle(server);
+    if (n > 0) {
+      await subs.call('subscribe', subscribeArgs(server, fixture, n), 120_000);
+      await subs.call('prime', { send: spec, timeoutMs: 30_000 }, 60_000);
+      await subs.call('resetCounts');
+    }
+    log(`throughput: ${LABEL[server.kind]}, ${n} subscribers`);
+    const serverCpu = await cpuWindow(server.child);
+    const subsCpu = await cpuWindow(subs);
+    const foreign = foreignWindow();
+    const sqlBefore = await sqlStatements(server);
+    const result = await profiled(server, `throughput-${n}`, () =>
+      load.call('throughput', { ...request, durationS: T.durationS }, T.durationS * 1000 + 60_000),
+    );
+    const serverShare = await serverCpu();
+    const subsShare = n > 0 ? await subsCpu() : null;
+    const row: ThroughputRow = {
+      server: LABEL[server.kind],
+      subscribers: n,
+      perSecond: result.perSecond,
+      p50: result.p50,
+      p99: result.p99,
+      errors: result.errors,
+      requests: result.requests,
+      deliveredRatio: null,
+      drainMs: null,
+      serverCpu: serverShare,
+      loadCpu: result.loadCpu,
+      subsCpu: subsShare,
+      foreign: foreign(serverShare, result.loadCpu + (subsShare ?? 0)),
+      sqlPerSend: null,
+    };
+    noteForeign(`throughput ${row.server} ${n}`, row.foreign);
+    if (n > 0) {
+      // Requests still in flight at the end may complete too: they count as expected deliveries.
+      const expected = result.sent * n;
+      const drained = await subs.call('awaitOther', { expected, timeoutMs: T.drainMs }, T.drainMs + 10_000);
+      row.deliveredRatio = expected > 0 ? drained.delivered / expected : 0;
+      row.drainMs = drained.drainMs;
+    }
+    row.sqlPerSend = perUnit(sqlBefore, await sqlStatements(server), result.sent);
+    if (n > 0) await subs.call('closeAll', undefined, 30_000);
+    rows.push(row);
+  }
+  return rows;
+}
+
+interface FanoutRow {
+  server: string;
+  subscribers: number;
+  sent: number;
+  sendErrors: number;
+  expected: number;
+  delivered: number;
+  deliveredRatio: number;
+  minPerSubscriber: number;
+  p50: number;
+  p99: number;
+  max: number;
+  connectMs: number;
+  serverCpu: number;
+  loadCpu: number;
+  foreign: Foreign | null;
+  /** SQL statements per message delivered to one subscriber (messenger only). */
+  sqlPerDelivery: number | null;
+}
+
+async function fanoutScenario(server: Server, fixture: Fixture, subs: Child): Promise<FanoutRow[]> {
+  const F = P.fanout;
+  const spec = sendSpec(server, fixture);
+  const rows: FanoutRow[] = [];
+  for (const n of F.sizes) {
+    await settle(server);
+    log(`fan-out: ${LABEL[server.kind]}, ${n} subscribers`);
+    const opened = await subs.call('subscribe', subscribeArgs(server, fixture, n), 180_000);
+    await subs.call('prime', { send: spec, timeoutMs: 60_000 }, 90_000);
+    await settle(server);
+    const serverCpu = await cpuWindow(server.child);
+    const foreign = foreignWindow();
+    const sqlBefore = await sqlStatements(server);
+    const result = await profiled(server, `fanout-${n}`, () =>
+      subs.call('fanout', { send: spec, rate: F.rate, durationS: F.durationS, graceMs: F.graceMs }, F.durationS * 1000 + F.graceMs + 60_000),
+    );
+    const serverShare = await serverCpu();
+    const row = {
+      server: LABEL[server.kind],
+      ...result,
+      connectMs: opened.wallMs,
+      serverCpu: serverShare,
+      foreign: foreign(serverShare, result.loadCpu),
+      sqlPerDelivery: perUnit(sqlBefore, await sqlStatements(server), result.delivered),
+    };
+    noteForeign(`fan-out ${row.server} ${n}`, row.foreign);
+    rows.push(row);
+    await subs.call('closeAll', undefined, 30_000);
+  }
+  return rows;
+}
+
+interface MemoryRow {
+  server: string;
+  subscribers: number;
+  rssAddedMB: number;
+  rssPerSocketKB: number;
+  heapPerSocketKB: number;
+  /** Per socket between the two sizes: the cost of one more socket, without fixed costs. */
+  marginalKB: number | null;
+}
+
+async function memoryScenario(server: Server, fixture: Fixture, subs: Child): Promise<MemoryRow[]> {
+  const M = P.memory;
+  const spec = sendSpec(server, fixture);
+  log(`memory: ${LABEL[server.kind]}`);
+  // One round of sockets first, so code loaded and compiled on first use is not counted per socket.
+  await subs.call('subscribe', subscribeArgs(server, fixture, M.warm), 60_000);
+  await subs.call('prime', { send: spec, timeoutMs: 30_000 }, 60_000);
+  await subs.call('closeAll', undefined, 30_000);
+  await settle(server);
+  const base = await server.child.call('memory');
+  const snapshot = async (name: string) => {
+    mkdirSync(profileDir, { recursive: true });
+    return server.child.call<string>('heapSnapshot', { file: join(profileDir, `${server.kind}-${name}.heapsnapshot`) }, 120_000);
+  };
+  const heap = options.heap && server.kind === 'ours';
+  const baseSnapshot = heap ? await snapshot('0') : null;
+  const rows: MemoryRow[] = [];
+  let previous: { n: number; rss: number } | null = null;
+  for (const n of M.sizes) {
+    await subs.call('subscribe', subscribeArgs(server, fixture, n), 300_000);
+    await subs.call('prime', { send: spec, timeoutMs: 60_000 }, 90_000);
+    await settle(server);
+    const now = await server.child.call('memory');
+    if (baseSnapshot && n === M.sizes[0]) {
+      heaps.push({ server: LABEL[server.kind], sockets: n, growth: heapGrowth(baseSnapshot, await snapshot(String(n)), n) });
+    }
+    rows.push({
+      server: LABEL[server.kind],
+      subscribers: n,
+      rssAddedMB: (now.rss - base.rss) / 2 ** 20,
+      rssPerSocketKB: (now.rss - base.rss) / n / 1024,
+      heapPerSocketKB: (now.heapUsed - base.heapUsed) / n / 1024,
+      marginalKB: previous ? (now.rss - previous.rss) / (n - previous.n) / 1024 : null,
+    });
+    previous = { n, rss: now.rss };
+  }
+  await subs.call('closeAll', undefined, 60_000);
+  return rows;
+}
+
+interface HistoryResult {
+  messages: number;
+  seedMs: number;
+  pages: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+  sqlPerPage: number;
+  serverCpu: number;
+  loadCpu: number;
+  foreign: Foreign | null;
+}
+
+async function historyScenario(server: Server, fixture: Fixture, load: Child): Promise<HistoryResult> {
+  const H = P.history;
+  log(`history: seeding ${count(H.messages)} messages`);
+  const seeded = await server.child.call(
+    'seed',
+    { chatId: fromGlobalId(fixture.historyChatId), authorId: fromGlobalId(fixture.users[0]!.id), count: H.messages },
+    240_000,
+  );
+  await settle(server);
+  const args = { url: server.url, token: fixture.users[0]!.token, chatId: fixture.historyChatId, lastSeq: H.messages };
+  await load.call('history', { ...args, pages: H.warmup, warmup: 0 }, 60_000);
+  log('history: paging');
+  const before = await sqlStatements(server);
+  const serverCpu = await cpuWindow(server.child);
+  const foreign = foreignWindow();
+  const result = await profiled(server, 'history', () => load.call('history', { ...args, pages: H.pages, warmup: 0 }, 120_000));
+  const cpu = await serverCpu();
+  const after = await sqlStatements(server);
+  const row = { messages: H.messages, seedMs: seeded.ms, ...result, sqlPerPage: perUnit(before, after, H.pages)!, serverCpu: cpu, foreign: foreign(cpu, result.loadCpu) };
+  noteForeign('history', row.foreign);
+  return row;
+}
+
+// ---------------------------------------------------------------- the run
+
+async function main() {
+  const machine = machineInfo(provider, pinningNote);
+  log(`${options.quick ? 'quick' : 'default'} run; ${pinningNote}; load average ${machine.loadAverage.start.toFixed(2)}`);
+  const load = startLoad('load generator');
+  const subs = startLoad('subscribers');
+  await Promise.all([withTimeout(load.ready, 60_000, 'load generator did not start'), withTimeout(subs.ready, 60_000, 'subscriber process did not start')]);
+
+  const servers = new Map<Kind, Server>();
+  const server = async (kind: Kind, fresh: boolean) => {
+    const running = servers.get(kind);
+    if (running && !(fresh && P.freshServers)) return running;
+    if (running) await stopServer(running);
+    // One system under test at a time in the default run: an idle server still costs its core a little.
+    if (P.freshServers) {
+      for (const [other, previous] of servers) {
+        if (other === kind) continue;
+        await stopServer(previous);
+        servers.delete(other);
+      }
+    }
+    const started = await startServer(kind);
+    servers.set(kind, started);
+    return started;
+  };
+  if (!P.freshServers) await Promise.all((['ours', 'stack', 'transport'] as const).map((kind) => server(kind, false)));
+
+  const results: Record<string, unknown> = {};
+  const ours = await server('ours', false);
+  log(`setup: registering ${P.users} users`);
+  const fixture = await createFixture(ours);
+  const run = options.only;
+
+  const throughput: ThroughputRow[] = [];
+  const fanout: FanoutRow[] = [];
+  const memory: MemoryRow[] = [];
+  let history: HistoryResult | null = null;
+
+  for (const kind of ['ours', 'stack', 'transport'] as const) {
+    if (kind !== 'transport' && run.has('throughput')) throughput.push(...(await throughputScenario(await server(kind, false), fixture, load, subs)));
+    if (run.has('fanout')) fanout.push(...(await fanoutScenario(await server(kind, false), fixture, subs)));
+  }
+  if (run.has('memory')) {
+    for (const kind of ['ours', 'stack', 'transport'] as const) memory.push(...(await memoryScenario(await server(kind, true), fixture, subs)));
+  }
+  if (run.has('history')) history = await historyScenario(await server('ours', true), fixture, load);
+
+  for (const running of servers.values()) await stopServer(running);
+  await Promise.all([load.stop(), subs.stop()]);
+  machine.loadAverage.end = loadavg()[0]!;
+
+  // ---------------------------------------------------------------- report
+  const out: string[] = [];
+  const say = (line = '') => out.push(line);
+  say(`Messenger benchmark (${options.quick ? 'quick: small N, not comparable with the targets' : 'default run'})`);
+  say(
+    `${machine.date}  commit ${machine.commit}${machine.dirty ? ' (dirty)' : ''}  ${machine.node}  ${machine.cpu} × ${machine.cores}  ` +
+      `${machine.memoryGiB} GiB  database ${machine.database}`,
+  );
+  say(`${machine.pinning}; load average ${machine.loadAverage.start.toFixed(2)} → ${machine.loadAverage.end.toFixed(2)}`);
+  const targets: TargetCheck[] = [];
+
+  if (throughput.length > 0) {
+    const T = P.throughput;
+    say();
+    say(`1. Send throughput: sendMessage at saturation, ${T.connections} in flight, ${T.durationS} s each (autocannon)`);
+    say(
+      table(
+        ['server', 'subscribers', 'msg/s', 'p50 ms', 'p99 ms', 'errors', 'delivered', 'SQL/send', 'server CPU', 'load CPU', 'subs CPU', 'other CPU 0/1'],
+        throughput.map((row) => [
+          row.server,
+          row.subscribers,
+          count(row.perSecond),
+          fixed(row.p50),
+          fixed(row.p99),
+          row.errors,
+          row.deliveredRatio === null ? '–' : fixed(row.deliveredRatio, 3),
+          fixed(row.sqlPerSend),
+          percent(row.serverCpu),
+          percent(row.loadCpu),
+          percent(row.subsCpu),
+          showForeign(row.foreign),
+        ]),
+      ),
+    );
+    for (const n of [0, T.subscribers]) {
+      const mine = throughput.find((row) => row.server === LABEL.ours && row.subscribers === n);
+      const stack = throughput.find((row) => row.server === LABEL.stack && row.subscribers === n);
+      if (!mine || !stack) continue;
+      const ratio = mine.perSecond / stack.perSecond;
+      targets.push({ target: `send throughput, ${n} subscribers: ≥ 50% of stack limit`, measured: `${percent(ratio)} (${count(mine.perSecond)} vs ${count(stack.perSecond)}/s)`, pass: ratio >= 0.5 && mine.errors === 0 });
+    }
+    say(`delivered = messages the subscribers received ÷ (sends × subscribers), waiting up to ${T.drainMs / 1000} s after the load stopped`);
+  }
+
+  if (fanout.length > 0) {
+    const F = P.fanout;
+    say();
+    say(`2. Fan-out: one chat, a sender at ${F.rate} msg/s for ${F.durationS} s; send → receive on one clock`);
+    say(
+      table(
+        ['server', 'subscribers', 'sent', 'delivered', 'min/sub', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'connect s', 'server CPU', 'load CPU', 'other CPU 0/1'],
+        fanout.map((row) => [
+          row.server,
+          row.subscribers,
+          row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : ''),
+          fixed(row.deliveredRatio, 3),
+          row.minPerSubscriber,
+          fixed(row.p50),
+          fixed(row.p99),
+          fixed(row.max),
+          fixed(row.sqlPerDelivery, 2),
+          fixed(row.connectMs / 1000),
+          percent(row.serverCpu),
+          percent(row.loadCpu),
+          showForeign(row.foreign),
+        ]),
+      ),
+    );
+    const largest = Math.max(...F.sizes);
+    const mine = fanout.find((row) => row.server === LABEL.ours && row.subscribers === largest);
+    if (mine) {
+      targets.push({ target: `fan-out to ${largest} at ${F.rate} msg/s: delivered = 1.0`, measured: fixed(mine.deliveredRatio, 3), pass: mine.deliveredRatio === 1 && mine.sendErrors === 0 });
+      targets.push({ target: `fan-out to ${largest} at ${F.rate} msg/s: p99 ≤ 50 ms`, measured: `${fixed(mine.p99)} ms`, pass: mine.p99 <= 50 });
+    }
+  }
+
+  if (memory.length > 0) {
+    say();
+    say('3. Memory per idle subscriber: RSS after forced GC, added per socket holding one messageAdded subscription');
+    say(
+      table(
+        ['server', 'sockets', 'RSS added MB', 'KB/socket', 'heap KB/socket', 'marginal KB/socket'],
+        memory.map((row) => [row.server, row.subscribers, fixed(row.rssAddedMB), fixed(row.rssPerSocketKB), fixed(row.heapPerSocketKB), fixed(row.marginalKB)]),
+      ),
+    );
+    say('marginal = RSS added per socket between the two sizes (no fixed costs)');
+    for (const row of memory.filter((row) => row.server === LABEL.ours)) {
+      targets.push({ target: `≤ 30 KB RSS per idle subscriber at ${row.subscribers}`, measured: `${fixed(row.rssPerSocketKB)} KB`, pass: row.rssPerSocketKB <= 30 });
+    }
+  }
+
+  if (history) {
+    say();
+    say(`4. History page: messages(last: 50, before: cursor) at random depths of ${count(history.messages)} messages, one at a time`);
+    say(
+      table(
+        ['pages', 'p50 ms', 'p99 ms', 'max ms', 'pages/s', 'SQL/page', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
+        [[history.pages, fixed(history.p50, 2), fixed(history.p99, 2), fixed(history.max, 2), count(history.perSecond), fixed(history.sqlPerPage, 2), history.errors, percent(history.serverCpu), percent(history.loadCpu), showForeign(history.foreign), fixed(history.seedMs / 1000)]],
+      ),
+    );
+    targets.push({ target: `history page p99 ≤ 10 ms at ${count(history.messages)} messages`, measured: `${fixed(history.p99, 2)} ms`, pass: history.p99 <= 10 && history.errors === 0 });
+    targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(history.sqlPerPage, 2), pass: history.sqlPerPage <= 3 });
+  }
+
+  say();
+  say(`Targets${options.quick ? ' (quick mode: small N, indicative only)' : ''}`);
+  say(table(['target', 'measured', ''], targets.map((check) => [check.target, check.measured, verdict(check.pass)])));
+  say("load/subs CPU: the load generators' own CPU, share of their core (near 100% = the client, not the server, was the limit)");
+  say('other CPU 0/1: CPU used on the server core / the load core by anything else on the machine (incl. hypervisor steal)');
+  if (disturbed.length > 0) {
+    say(`WARNING: other work took over ${percent(FOREIGN_LIMIT)} of a pinned core during: ${disturbed.join('; ')}. Rerun on a quiet machine.`);
+  }
+
+  for (const { scenario, file, summary } of profiles) {
+    say();
+    say(`Profile of the messenger during ${scenario} (${file.replace(ROOT, '')})`);
+    for (const line of formatProfile(summary)) say(line);
+  }
+
+  for (const { server, sockets, growth } of heaps) {
+    say();
+    say(`Heap of the ${server} with ${sockets} idle subscribers, against none`);
+    for (const line of formatHeapGrowth(growth)) say(line);
+  }
+
+  Object.assign(results, {
+    disturbed,
+    machine,
+    options: { quick: options.quick, profile: options.profile, heap: options.heap, only: [...run] },
+    parameters: P,
+    throughput,
+    fanout,
+    memory,
+    history,
+    targets,
+    profiles,
+    heaps,
+  });
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonFile = join(resultsDir, `${stamp}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  say();
+  say(`Results: ${jsonFile.replace(ROOT, '')}; whole run ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(out.join('\n'));
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: the run exceeded ${P.limitMs / 1000} s; stopping every child`);
+  killAll();
+  process.exit(2);
+}, P.limitMs);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+main()
+  .then(() => {
+    clearTimeout(watchdog);
+    rmSync(tempDir, { recursive: true, force: true });
+  })
+  .catch((error) => {
+    console.error('bench failed:', error);
+    killAll();
+    process.exit(1);
+  });

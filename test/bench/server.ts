@@ -1,0 +1,158 @@
+/**
+ * Child process for one system under test, started by run.ts (pinned to its
+ * own core): `ours` (the messenger app from src/app.ts, configured by the
+ * environment the harness passes), `stack` or `transport` (the baselines).
+ * Prints nothing; answers the harness over IPC: forced-GC memory readings,
+ * CPU time, history seeding, and in-process CPU profiles of one scenario.
+ * Run with --expose-gc.
+ */
+import { setMaxListeners } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { writeHeapSnapshot } from 'node:v8';
+import { serve, sleep } from './ipc.ts';
+import { startStackBaseline, type Baseline } from './stack.ts';
+import { startTransportBaseline } from './transport.ts';
+
+type Kind = 'ours' | 'stack' | 'transport';
+const kind = process.argv[2] as Kind;
+
+interface Target {
+  url: string;
+  stats(): Record<string, number>;
+  stop(): Promise<void>;
+  seed?(args: SeedArgs): Promise<{ ms: number; rows: number }>;
+}
+
+interface SeedArgs {
+  chatId: string;
+  authorId: string;
+  count: number;
+}
+
+async function startOurs(): Promise<Target> {
+  const { createApp } = await import('../../src/app.ts');
+  const { loadConfig } = await import('../../src/config.ts');
+  const config = loadConfig(process.env);
+  const app = await createApp(config);
+  const { port } = await app.start(0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    stats: () => ({}),
+    stop: () => app.stop(),
+    /**
+     * Writes `count` messages straight into the chat in one INSERT … SELECT
+     * (through a separate Prisma client, so the server's SQL metrics do not
+     * see it) and sets Chat.lastSeq to match, so seqs stay gap-free and later
+     * sends continue after them. Timestamps are one second apart, written in
+     * the format Prisma's SQLite adapter uses.
+     */
+    async seed({ chatId, authorId, count }) {
+      const { openDatabase } = await import('../../src/db/client.ts');
+      const db = await openDatabase(config.databaseUrl);
+      const started = performance.now();
+      try {
+        const chat = await db.chat.findUniqueOrThrow({ where: { id: chatId }, select: { lastSeq: true } });
+        const first = chat.lastSeq + 1;
+        const last = chat.lastSeq + count;
+        const baseSeconds = Math.floor(Date.now() / 1000) - count - 1 - chat.lastSeq;
+        const prefix = `seed${Date.now().toString(36)}-`;
+        if (config.databaseUrl.startsWith('file:')) {
+          await db.$executeRawUnsafe(
+            `WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+             INSERT INTO "Message" ("id", "chatId", "authorId", "text", "seq", "createdAt")
+             SELECT ? || i, ?, ?, 'history message ' || i, i, strftime('%Y-%m-%dT%H:%M:%f+00:00', ? + i, 'unixepoch') FROM n`,
+            first,
+            last,
+            prefix,
+            chatId,
+            authorId,
+            baseSeconds,
+          );
+        } else {
+          await db.$executeRawUnsafe(
+            `INSERT INTO "Message" ("id", "chatId", "authorId", "text", "seq", "createdAt")
+             SELECT $1 || i, $2, $3, 'history message ' || i, i, to_timestamp($4::bigint + i)
+             FROM generate_series($5::int, $6::int) AS i`,
+            prefix,
+            chatId,
+            authorId,
+            baseSeconds,
+            first,
+            last,
+          );
+        }
+        await db.chat.update({ where: { id: chatId }, data: { lastSeq: last, lastActivityAt: new Date() } });
+        return { ms: performance.now() - started, rows: count };
+      } finally {
+        await db.$disconnect();
+      }
+    },
+  };
+}
+
+async function start(): Promise<Target> {
+  if (kind === 'ours') return startOurs();
+  // yoga's pubsub is an EventTarget: without this, Node warns of a "leak" from the 11th subscriber on.
+  setMaxListeners(0);
+  const baseline: Baseline = kind === 'stack' ? await startStackBaseline() : await startTransportBaseline();
+  return baseline;
+}
+
+let profiler: Session | null = null;
+
+async function main() {
+  const target = await start();
+  serve({
+    url: () => target.url,
+    /** Resident memory after forced full collections (the process runs with --expose-gc). */
+    async memory() {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('start the server child with --expose-gc');
+      for (let round = 0; round < 4; round += 1) {
+        gc();
+        await sleep(25);
+      }
+      const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      return { rss, heapUsed, heapTotal, external, arrayBuffers };
+    },
+    /** A heap snapshot after forced collections, for the memory scenario's --heap breakdown. */
+    heapSnapshot({ file }: { file: string }) {
+      (globalThis as { gc?: () => void }).gc?.();
+      return writeHeapSnapshot(file);
+    },
+    cpu: () => ({ usage: process.cpuUsage(), at: performance.now() }),
+    stats: () => target.stats(),
+    seed: (args: SeedArgs) => {
+      if (!target.seed) throw new Error(`${kind} cannot seed history`);
+      return target.seed(args);
+    },
+    async profileStart() {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+      await profiler.post('Profiler.start');
+      return true;
+    },
+    async profileStop({ file }: { file: string }) {
+      if (!profiler) throw new Error('no profile running');
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      profiler = null;
+      writeFileSync(file, JSON.stringify(profile));
+      return file;
+    },
+    async stop() {
+      await Promise.race([target.stop(), sleep(8_000)]);
+      setTimeout(() => process.exit(0), 20);
+      return true;
+    },
+  });
+  process.send!({ ready: true, url: target.url });
+}
+
+main().catch((error) => {
+  console.error(`[bench ${kind} server]`, error);
+  process.exit(1);
+});
