@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
@@ -26,9 +27,19 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export const hashPassword = (password: string, cost: number) => bcrypt.hash(password, cost);
 export const verifyPassword = (password: string, hash: string) => bcrypt.compare(password, hash);
 
+// jsonwebtoken given a string first tries (and fails) to parse it as a public
+// key on every call, which costs more than the HMAC itself; a KeyObject made
+// once per secret skips that.
+const keys = new WeakMap<TokenSettings, KeyObject>();
+function keyOf(settings: TokenSettings): KeyObject {
+  let key = keys.get(settings);
+  if (!key) keys.set(settings, (key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'))));
+  return key;
+}
+
 /** Signs a token bound to one session; its `sid` claim is what revocation checks. */
 export function signToken(settings: TokenSettings, userId: string, sessionId: string): string {
-  return jwt.sign({ sid: sessionId }, settings.jwtSecret, {
+  return jwt.sign({ sid: sessionId }, keyOf(settings), {
     algorithm: ALGORITHM,
     subject: userId,
     expiresIn: settings.jwtTtlSeconds,
@@ -38,7 +49,7 @@ export function signToken(settings: TokenSettings, userId: string, sessionId: st
 /** The session a token would open: checks the signature and expiry only. */
 export function decodeToken(settings: TokenSettings, token: string): Viewer | null {
   try {
-    const claims = jwt.verify(token, settings.jwtSecret, { algorithms: [ALGORITHM] });
+    const claims = jwt.verify(token, keyOf(settings), { algorithms: [ALGORITHM] });
     if (typeof claims === 'string' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return null;
     if (typeof claims.exp !== 'number') return null;
     return { userId: claims.sub, sessionId: claims.sid, tokenExpiresAt: new Date(claims.exp * 1000) };
