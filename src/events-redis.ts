@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BusTarget } from './events.ts';
+import { localTarget, type BusTarget } from './events.ts';
 
 /** Redis may stay away for a while: log its state changes, not every failed publish. */
 const RETRY_MAX_MS = 2_000;
@@ -42,7 +42,7 @@ export function createRedisTarget(url: string, logger: Logger) {
     maxRetriesPerRequest: null,
     connectionName: `messenger-sub-${origin}`,
   });
-  const local = new EventTarget();
+  const local = localTarget();
   const channels = new Map<string, number>();
   let up = false;
 

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * The server's event bus: everything announced after a write commits.
  * Payloads carry ids only; subscribers read what they show through the same
@@ -84,7 +86,14 @@ export interface EventBus {
   listenerCount(): number;
 }
 
-export function createEventBus(target: BusTarget = new EventTarget()): EventBus {
+/** An in-memory target; every subscription adds a listener, so Node's leak warning at 10 does not apply. */
+export function localTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
+export function createEventBus(target: BusTarget = localTarget()): EventBus {
   let listeners = 0;
   return {
     publish(topic, payload) {

@@ -186,6 +186,25 @@ describe('messageAdded', () => {
   });
 });
 
+describe('shared execution', () => {
+  it("gives each subscriber its own view of a direct chat's name and of clientId, even for one shared operation", async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = ok(await server.gql(/* GraphQL */ `mutation($u: String!) { createDirectChat(username: $u) { id } }`, { u: name(bob) }, alice.token), 'createDirectChat');
+    const probe = messageProbe(server, alice, chat.id);
+    const query = /* GraphQL */ `
+      subscription Direct($chatId: ID) { messageAdded(chatId: $chatId) { text clientId chat { name kind } } }
+    `;
+    const [forAlice, forBob] = await Promise.all(
+      [alice, bob].map(async (user) => live((await connect(server, user)).client, query, { chatId: chat.id }, probe)),
+    );
+    await prime([forAlice!, forBob!], probe.poke);
+
+    await send(server, alice, chat.id, 'hi bob', 'alice-key-1');
+    expect(await forAlice!.next()).toEqual({ text: 'hi bob', clientId: 'alice-key-1', chat: { name: name(bob), kind: 'DIRECT' } });
+    expect(await forBob!.next()).toEqual({ text: 'hi bob', clientId: null, chat: { name: name(alice), kind: 'DIRECT' } });
+  });
+});
+
 describe('membership changes during a subscription', () => {
   /**
    * `member`, subscribed to `chat` in both forms and to `anchor` (another chat

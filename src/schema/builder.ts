@@ -43,6 +43,14 @@ export const builder = new SchemaBuilder<{
   },
 });
 
+/**
+ * Extensions of a field whose value depends on who asks (an email shown only
+ * to its owner, a direct chat's name, unread counts). Subscriptions selecting
+ * one are executed per subscriber; others once per event for everyone (see
+ * src/server/shared-execution.ts).
+ */
+export const VIEWER_DEPENDENT = { viewerDependent: true } as const;
+
 builder.addScalarType('DateTime', DateTimeResolver, {
   description: 'An ISO-8601 UTC timestamp, e.g. 2026-11-22T10:00:00.000Z',
 });

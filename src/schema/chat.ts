@@ -14,7 +14,7 @@ import { isString, parsePage, toConnection, type Page } from '../domain/paging.t
 import { viewerOf } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { ChatKind as ChatKindValues, ChatRole as ChatRoleValues, type Prisma } from '../generated/prisma/client.ts';
-import { builder } from './builder.ts';
+import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { directPeerName, myMembership, unreadCount } from './loaders.ts';
 import { User } from './user.ts';
 
@@ -37,6 +37,7 @@ export const Chat = builder.prismaNode('Chat', {
   fields: (t) => ({
     kind: t.expose('kind', { type: ChatKind }),
     name: t.string({
+      extensions: VIEWER_DEPENDENT,
       description: "Group name; for a direct chat, the other member's username.",
       resolve: async (chat, _args, ctx) =>
         chat.kind === 'GROUP' ? (chat.name ?? '') : ((await directPeerName(ctx).load(chat.id)) ?? ''),
@@ -51,12 +52,14 @@ export const Chat = builder.prismaNode('Chat', {
       query: { orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] },
     }),
     myRole: t.field({
+      extensions: VIEWER_DEPENDENT,
       type: ChatRole,
       nullable: true,
       description: "The caller's role; null when the caller is not a member.",
       resolve: async (chat, _args, ctx) => (await myMembership(ctx).load(chat.id))?.role ?? null,
     }),
     unreadCount: t.int({
+      extensions: VIEWER_DEPENDENT,
       description: "Messages after the caller's lastReadSeq that others wrote.",
       resolve: (chat, _args, ctx) => unreadCount(ctx).load(chat.id),
     }),

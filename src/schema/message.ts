@@ -8,7 +8,7 @@ import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/pag
 import { badInput } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
 import type { Message as MessageRow } from '../generated/prisma/client.ts';
-import { builder } from './builder.ts';
+import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { Chat } from './chat.ts';
 import { lastMessage } from './loaders.ts';
 import { User } from './user.ts';
@@ -24,6 +24,7 @@ export const Message = builder.prismaNode('Message', {
     }),
     clientId: t.string({
       nullable: true,
+      extensions: VIEWER_DEPENDENT,
       description: "The sender's idempotency key, if it sent one; shown to the sender only.",
       resolve: (message, _args, ctx) => (message.authorId === ctx.viewer?.userId ? message.clientId : null),
     }),
@@ -67,6 +68,8 @@ builder.prismaObjectFields(Chat, (t) => ({
     {
       type: Message,
       authScopes: { loggedIn: true },
+      // Members only: a public group's non-members see the chat but not this.
+      extensions: VIEWER_DEPENDENT,
       description: HISTORY_DESCRIPTION,
       resolve: (chat, args, ctx, info) => history(chat.id, args, ctx, info),
     },

@@ -1,7 +1,7 @@
 import type { Context } from '../context.ts';
 import { login, register, revokeSession } from '../domain/accounts.ts';
 import type { Session as SessionRow, User as UserRow } from '../generated/prisma/client.ts';
-import { builder } from './builder.ts';
+import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { User } from './user.ts';
 
 export const Session = builder.prismaNode('Session', {
@@ -12,6 +12,7 @@ export const Session = builder.prismaNode('Session', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime' }),
     current: t.boolean({
+      extensions: VIEWER_DEPENDENT,
       description: 'True for the session whose token made this request.',
       resolve: (session, _args, ctx) => session.id === ctx.viewer?.sessionId,
     }),

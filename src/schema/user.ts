@@ -1,12 +1,13 @@
 import { usernameKey } from '../domain/accounts.ts';
 import { isString, parsePage, toConnection } from '../domain/paging.ts';
-import { builder } from './builder.ts';
+import { builder, VIEWER_DEPENDENT } from './builder.ts';
 
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
   fields: (t) => ({
     username: t.exposeString('username'),
     email: t.string({
+      extensions: VIEWER_DEPENDENT,
       nullable: true,
       description: 'Visible only to the user themself; null for everyone else.',
       select: { email: true },

@@ -7,6 +7,7 @@ import type { Context, Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
+import { useSharedSubscriptionExecution } from './shared-execution.ts';
 import { schema } from '../schema/index.ts';
 
 /** What the WebSocket server hands over for each operation, already authenticated at connect. */
@@ -118,6 +119,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
           return fetchAPI.Response.json({ status, database, redis }, { status: database === 'up' ? 200 : 503 });
         },
       }),
+      useSharedSubscriptionExecution(),
       useMetricsEndpoint(metrics),
       useOperationLog(logger),
     ],
