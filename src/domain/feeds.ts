@@ -46,37 +46,63 @@ function chatScope({ db, bus }: FeedDeps, userId: string, chatId: string | null,
 type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'chat:typing';
 
 /**
+ * Delivers values in the order they were enqueued, each after the one before
+ * has been taken, skipping nulls: keeps an async loading step (shared per
+ * event) from reordering a subscriber's events.
+ */
+function inOrder<U>(push: (value: U) => Promise<unknown>) {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (value: U | null | Promise<U | null>) => {
+    queue = queue.then(async () => {
+      const ready = await value;
+      if (ready !== null) await push(ready);
+    });
+    return queue;
+  };
+}
+
+/**
  * Events of one chat or of all the user's chats (messages added, edited or
  * deleted, typing), filtered against the user's current memberships event by
- * event and by `accept`. A one-chat feed ends when the user leaves or is
- * removed from the chat.
+ * event and by `accept`, and turned by `load` into what is delivered (null
+ * skips the event). A one-chat feed ends when the user leaves or is removed
+ * from the chat. A Repeater rather than an async generator: a generator
+ * waiting for its next event cannot be returned, so an unsubscribed feed
+ * would linger until the chat's next event.
  */
-export function chatEvents<T extends ChatTopic>(
+export function chatEvents<T extends ChatTopic, U = Events[T]>(
   deps: FeedDeps,
   topic: T,
   userId: string,
   chatId: string | null,
-  accept: (event: Events[T]) => boolean = () => true,
-): AsyncIterable<Events[T]> {
-  return new Repeater<Events[T]>(async (push, stop) => {
+  options: { accept?: (event: Events[T]) => boolean; load?: (event: Events[T]) => Promise<U | null> } = {},
+): AsyncIterable<U> {
+  const { accept = () => true, load = (event: Events[T]) => Promise.resolve(event as unknown as U) } = options;
+  return new Repeater<U>(async (push, stop) => {
     const early: Events[T][] = [];
     let ready = false;
+    const deliver = inOrder(push);
     const scope = chatScope(deps, userId, chatId, () => stop());
     const wanted = (event: Events[T]) => scope.has(event.chatId) && accept(event);
     const off = deps.bus.on(topic, (event) => {
       if (!ready) early.push(event);
-      else if (wanted(event)) void push(event);
+      else if (wanted(event)) void deliver(load(event));
     });
     try {
       await scope.ready;
       ready = true;
-      for (const event of early) if (wanted(event)) await push(event);
+      for (const event of early) if (wanted(event)) void deliver(load(event));
       await stop;
     } finally {
       off();
       scope.stop();
     }
   });
+}
+
+/** A message feed of one chat or all the user's chats: added or edited messages, as rows. */
+export function messageEvents(deps: FeedDeps, topic: 'message:added' | 'message:edited', userId: string, chatId: string | null) {
+  return chatEvents(deps, topic, userId, chatId, { load: (ref) => loadOnce(deps, ref) });
 }
 
 // Every local subscriber of an event receives the same payload object, so the
@@ -117,67 +143,43 @@ export function withSelection(
 }
 
 /**
- * The messages behind a feed of refs, skipping any deleted or expired before
- * they were read. A Repeater rather than an async generator: a generator
- * waiting for its next event cannot be returned, so an unsubscribed feed
- * would linger until the chat's next message.
- */
-export function loadMessages(deps: FeedDeps, refs: AsyncIterable<MessageRef>): AsyncIterable<Message> {
-  return new Repeater<Message>(async (push, stop) => {
-    const iterator = refs[Symbol.asyncIterator]();
-    const stopped = stop.then(() => ({ done: true as const, value: undefined }));
-    try {
-      for (;;) {
-        const next = await Promise.race([iterator.next(), stopped]);
-        if (next.done) break;
-        const message = await loadOnce(deps, next.value);
-        if (message) await push(message);
-      }
-    } finally {
-      await iterator.return?.();
-    }
-  });
-}
-
-/**
  * Catch-up then live for one chat: first the stored messages with
  * seq > afterSeq in order, then new ones as they arrive. Live events are
  * listened to before the first read, so a message committed during the
  * replay is delivered exactly once (by the replay or live, whichever saw it).
  */
 export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, afterSeq: number) {
-  return new Repeater<MessageRef>(async (push, stop) => {
+  return new Repeater<Message>(async (push, stop) => {
     const replayed = new Set<number>();
     let buffered: MessageRef[] | null = [];
     let lastReplayed = afterSeq;
-    const deliver = (ref: MessageRef) => {
-      if (ref.seq <= afterSeq || replayed.has(ref.seq)) return undefined;
-      return push(ref);
+    const deliver = inOrder(push);
+    const live = (ref: MessageRef) => {
+      if (ref.seq > afterSeq && !replayed.has(ref.seq)) void deliver(loadOnce(deps, ref));
     };
     const scope = chatScope(deps, userId, chatId, () => stop());
     const off = deps.bus.on('message:added', (ref) => {
       if (ref.chatId !== chatId || !scope.has(chatId)) return;
       if (buffered) buffered.push(ref);
-      else void deliver(ref);
+      else live(ref);
     });
     try {
       for (;;) {
         const rows = await deps.db.message.findMany({
           where: { chatId, seq: { gt: lastReplayed }, ...visibleMessages(deps.retention) },
-          select: { id: true, chatId: true, seq: true },
           orderBy: { seq: 'asc' },
           take: REPLAY_PAGE,
         });
         for (const row of rows) {
-          await push({ chatId: row.chatId, messageId: row.id, seq: row.seq });
           replayed.add(row.seq);
           lastReplayed = row.seq;
+          await deliver(row);
         }
         if (rows.length < REPLAY_PAGE) break;
       }
       const seam = buffered.sort((a, b) => a.seq - b.seq);
       buffered = null;
-      for (const ref of seam) await deliver(ref);
+      for (const ref of seam) live(ref);
       await stop;
     } finally {
       off();

@@ -2,7 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { viewerOf, type Context } from '../context.ts';
 import { requireMember } from '../domain/chats.ts';
-import { chatEvents, loadMessages, messagesAfter, withSelection } from '../domain/feeds.ts';
+import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
 import { deleteMessage, editMessage, readHistory, sendMessage } from '../domain/messages.ts';
 import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
 import { badInput } from '../errors.ts';
@@ -163,11 +163,9 @@ builder.subscriptionFields((t) => {
         if (args.afterSeq != null && !args.chatId) throw badInput('afterSeq needs a chatId.', 'afterSeq');
         if (args.afterSeq != null && args.afterSeq < 0) throw badInput('afterSeq must be 0 or more.', 'afterSeq');
         const chatId = await followedChat(ctx, args.chatId);
-        const refs =
-          chatId !== null && args.afterSeq != null
-            ? messagesAfter(feedDeps(ctx), ctx.viewer.userId, chatId, args.afterSeq)
-            : chatEvents(feedDeps(ctx), 'message:added', ctx.viewer.userId, chatId);
-        return loadMessages(feedDeps(ctx), refs);
+        return chatId !== null && args.afterSeq != null
+          ? messagesAfter(feedDeps(ctx), ctx.viewer.userId, chatId, args.afterSeq)
+          : messageEvents(feedDeps(ctx), 'message:added', ctx.viewer.userId, chatId);
       },
       resolve: eventMessage,
     }),
@@ -175,10 +173,7 @@ builder.subscriptionFields((t) => {
       type: Message,
       args: { chatId: chatIdArg() },
       subscribe: async (_root, args, ctx) =>
-        loadMessages(
-          feedDeps(ctx),
-          chatEvents(feedDeps(ctx), 'message:edited', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
-        ),
+        messageEvents(feedDeps(ctx), 'message:edited', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
       resolve: eventMessage,
     }),
     messageDeleted: signedIn.field({

@@ -45,7 +45,7 @@ builder.subscriptionField('typing', (t) =>
         'chat:typing',
         me,
         args.chatId.id,
-        (event) => event.userId !== me,
+        { accept: (event) => event.userId !== me },
       );
     },
     resolve: (event) => event,
