@@ -93,10 +93,12 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
       ignore: (event) => event.user.username === primer.user.username,
     });
     await prime([status], async () => {
+      // A clean close, waited for: each poke is then a real offline-online
+      // transition, never a second socket of a primer still counted online.
       const primerSocket = await connect(b, primer);
-      primerSocket.client.terminate();
+      await primerSocket.client.dispose();
       await primerSocket.closed;
-    });
+    }, 15_000);
     // Let the primer's last offline transition pass before watching for real.
     await sleep(HEARTBEAT_SECONDS * 1000);
     status.skip();
