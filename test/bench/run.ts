@@ -19,6 +19,7 @@ import { ADD_MEMBER, CREATE_GROUP, REGISTER, SEND_MESSAGE } from './operations.t
 import { formatHeapGrowth, heapGrowth, type HeapGrowth } from './heap.ts';
 import { formatProfile, summarizeProfileFile, type ProfileSummary } from './profile.ts';
 import { coreWindow, count, fixed, machineInfo, percent, table, verdict, type TargetCheck } from './report.ts';
+import { postGraphQL } from '../helpers/http.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -223,16 +224,7 @@ const runTag = Date.now().toString(36).slice(-5);
 const fromGlobalId = (id: string) => Buffer.from(id, 'base64').toString('utf8').split(':').slice(1).join(':');
 
 async function gql<T = any>(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
+  const { body } = (await postGraphQL(url, query, variables, token)) as { body: { data?: T; errors?: unknown } };
   if (body.errors || !body.data) throw new Error(`setup request failed: ${JSON.stringify(body.errors ?? body)}`);
   return body.data;
 }

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type AppConfig } from '../../src/config.ts';
 import type { Provider } from '../../src/db/migrations.ts';
+import { postGraphQL } from './http.ts';
 import { createDatabase } from './postgres.ts';
 
 export interface GraphQLResponse<T = any> {
@@ -69,16 +70,8 @@ export async function startServer(config: AppConfig = testConfig()): Promise<Tes
     url,
     wsUrl,
     async gql(query, variables, token) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, ...(await response.json()) };
+      const { status, body } = await postGraphQL(url, query, variables, token);
+      return { status, ...body };
     },
     ws(connectionParams, options) {
       const client = createClient({
