@@ -93,9 +93,11 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
       ignore: (event) => event.user.username === primer.user.username,
     });
     await prime([status], async () => {
-      // A clean close, waited for: each poke is then a real offline-online
-      // transition, never a second socket of a primer still counted online.
+      // Each poke is a whole transition as A sees it: online (held until A
+      // knows), then a clean close, never a second socket of a primer still
+      // counted online.
       const primerSocket = await connect(b, primer);
+      await eventually(async () => ok(await a.gql(ONLINE, { username: primer.user.username }, watcher.token), 'user').online, 5_000, 'primer online on A');
       await primerSocket.client.dispose();
       await primerSocket.closed;
     }, 15_000);
