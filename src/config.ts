@@ -36,6 +36,8 @@ export interface AppConfig {
 }
 
 export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
+/** Postgres connections per instance unless DATABASE_POOL_SIZE says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
 // An empty value (`FOO=` in .env) means unset.
@@ -47,7 +49,7 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(DEFAULT_POOL_SIZE),
   PRESENCE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(5),
   REDIS_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional()),
   JWT_SECRET: z.string().optional(),

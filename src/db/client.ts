@@ -1,4 +1,5 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { DEFAULT_POOL_SIZE } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { providerOf, sqlitePath, type Provider } from './migrations.ts';
 
@@ -15,9 +16,6 @@ export function databaseProvider(db: Db): Provider {
   if (!provider) throw new Error('This client was not opened with openDatabase.');
   return provider;
 }
-
-/** Postgres connections per instance when no pool size is given (DATABASE_POOL_SIZE's default). */
-export const DEFAULT_POOL_SIZE = 10;
 
 /**
  * Opens the database named by `url`: a `file:` URL (or path) is SQLite,
