@@ -41,8 +41,3 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
-
-/** Prisma's "record to update/delete does not exist" (P2025). */
-export function isMissingRecord(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
-}

@@ -105,4 +105,3 @@ export function createRedisTarget(url: string, logger: Logger) {
   return target;
 }
 
-export type RedisTarget = ReturnType<typeof createRedisTarget>;
