@@ -31,13 +31,19 @@ export async function requireMember(db: Db, chatId: string, userId: string, what
   return membership;
 }
 
-/** Like requireMember, and the chat must be a group the caller owns (FORBIDDEN otherwise). */
-async function requireGroupOwner(db: Db, chatId: string, userId: string) {
+/** Like requireMember, with the chat itself: one read for rules that depend on both. */
+async function requireMembershipWithChat(db: Db, chatId: string, userId: string) {
   const membership = await db.chatMember.findUnique({
     where: { chatId_userId: { chatId, userId } },
-    include: { chat: { select: { kind: true } } },
+    include: { chat: true },
   });
   if (!membership) throw chatNotFound();
+  return membership;
+}
+
+/** Like requireMember, and the chat must be a group the caller owns (FORBIDDEN otherwise). */
+async function requireGroupOwner(db: Db, chatId: string, userId: string) {
+  const membership = await requireMembershipWithChat(db, chatId, userId);
   if (membership.chat.kind !== 'GROUP') throw badInput('Direct chats have exactly their two members.');
   if (membership.role !== 'OWNER') throw new AppError('FORBIDDEN', 'Only an owner of the group can do that.');
   return membership;
@@ -141,11 +147,7 @@ async function removeFromGroup(db: Db, bus: EventBus, chatId: string, userId: st
 }
 
 export async function leaveChat(db: Db, bus: EventBus, userId: string, chatId: string): Promise<true> {
-  const membership = await db.chatMember.findUnique({
-    where: { chatId_userId: { chatId, userId } },
-    include: { chat: { select: { kind: true } } },
-  });
-  if (!membership) throw chatNotFound();
+  const membership = await requireMembershipWithChat(db, chatId, userId);
   if (membership.chat.kind !== 'GROUP') throw badInput('Direct chats cannot be left.');
   await removeFromGroup(db, bus, chatId, userId, chatNotFound);
   return true;
@@ -184,9 +186,8 @@ export async function removeChatMember(db: Db, bus: EventBus, userId: string, ch
  */
 export async function setMessageTtl(db: Db, userId: string, chatId: string, seconds: number | null) {
   const ttl = parseInput(ttlSchema, seconds);
-  const membership = await requireMember(db, chatId, userId);
-  const chat = await db.chat.findUniqueOrThrow({ where: { id: chatId } });
-  if (chat.kind === 'GROUP' && membership.role !== 'OWNER') {
+  const { chat, role } = await requireMembershipWithChat(db, chatId, userId);
+  if (chat.kind === 'GROUP' && role !== 'OWNER') {
     throw new AppError('FORBIDDEN', 'Only an owner of the group can change its message TTL.');
   }
   return db.chat.update({ where: { id: chatId }, data: { messageTtlSeconds: ttl } });
@@ -198,8 +199,7 @@ export async function setMessageTtl(db: Db, userId: string, chatId: string, seco
  */
 export async function markChatRead(db: Db, userId: string, chatId: string, seq: number | null | undefined) {
   if (seq != null && (!Number.isInteger(seq) || seq < 0)) throw badInput('seq must be 0 or more.', 'seq');
-  await requireMember(db, chatId, userId);
-  const chat = await db.chat.findUniqueOrThrow({ where: { id: chatId } });
+  const { chat } = await requireMembershipWithChat(db, chatId, userId);
   const target = Math.min(seq ?? chat.lastSeq, chat.lastSeq);
   await db.chatMember.updateMany({
     where: { chatId, userId, lastReadSeq: { lt: target } },
