@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDIT, DELETE, createGroup, history, ok, send, sleep } from './helpers/chats.ts';
 import { connect, live, messageProbe, prime } from './helpers/live.ts';
+import { spawnServer } from './helpers/process.ts';
 import { findRedisServer, startRedis, type TestRedis } from './helpers/redis.ts';
 import { freshDatabaseUrl, startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
 import { signUp, type SignedUp } from './helpers/users.ts';
@@ -38,27 +37,6 @@ async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'co
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
-}
-
-/** An instance in its own process, so it can be killed without a goodbye. */
-async function spawnInstance(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('instance did not start')), 30_000);
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === 'server listening' && entry.url) {
-        clearTimeout(timer);
-        resolve(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
-  });
-  return { url, process: child };
 }
 
 describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
@@ -197,7 +175,8 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
     await createGroup(a, ivy, { name: 'Crash', members: ['mi_jack'] });
     const status = await watchStatus(ivy, jack, primer);
 
-    const crashing = await spawnInstance({ ...env, NODE_ENV: 'test', JWT_SECRET: a.config.jwtSecret, BCRYPT_COST: '4' });
+    // In its own process, so it can be killed without a goodbye.
+    const crashing = await spawnServer({ ...env, NODE_ENV: 'test', JWT_SECRET: a.config.jwtSecret, BCRYPT_COST: '4' });
     try {
       const { createClient } = await import('graphql-ws');
       const WebSocket = (await import('ws')).default;
