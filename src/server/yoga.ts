@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
@@ -31,23 +31,39 @@ interface ServerDeps {
  */
 function createErrorMasker(logger: Logger) {
   return (error: unknown, message: string): Error => {
-    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    const as = (code: ErrorCode, text: string, extensions: Record<string, unknown> = {}) =>
-      new GraphQLError(text, {
+    const original = originalOf(error);
+    const expected = expectedFailure(original);
+    if (expected) {
+      return new GraphQLError(expected.message, {
         nodes: error instanceof GraphQLError ? error.nodes : undefined,
         path: error instanceof GraphQLError ? error.path : undefined,
-        extensions: { ...extensions, code },
+        extensions: { ...expected.extensions, code: expected.code },
       });
-    if (original instanceof AppError) return as(original.code, original.message, original.extensions);
-    if (original instanceof PothosValidationError) return as('BAD_USER_INPUT', original.message);
+    }
     if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
     return maskError(error, message, false);
   };
 }
 
-function errorCodes(errors: readonly GraphQLError[] | undefined): string[] | undefined {
-  return errors?.map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+const originalOf = (error: unknown) => (error instanceof GraphQLError ? (error.originalError ?? error) : error);
+
+/** The contract code and client-facing text of an expected failure; null for anything unexpected. */
+function expectedFailure(error: unknown): { code: ErrorCode; message: string; extensions?: Record<string, unknown> } | null {
+  if (error instanceof AppError) return error;
+  if (error instanceof PothosValidationError) return { code: 'BAD_USER_INPUT', message: error.message };
+  return null;
 }
+
+/** The codes clients will see (the log runs before masking, so it asks the masking rules). */
+function errorCodes(errors: readonly GraphQLError[] | undefined): string[] | undefined {
+  return errors?.map(
+    (error) => expectedFailure(originalOf(error))?.code ?? String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
+  );
+}
+
+/** The operation's name as written in the document (clients often omit `operationName`). */
+const operationName = (document: DocumentNode, name?: string | null) =>
+  getOperationAST(document, name)?.name?.value ?? null;
 
 /** One structured log line per operation: name, type, duration and error codes. */
 function useOperationLog(logger: Logger): Plugin {
@@ -58,7 +74,7 @@ function useOperationLog(logger: Logger): Plugin {
         onExecuteDone({ result }) {
           if (!('errors' in result) && !('data' in result)) return;
           logger.info({
-            operation: args.operationName ?? null,
+            operation: operationName(args.document, args.operationName),
             type: 'execute',
             ms: Math.round((performance.now() - started) * 10) / 10,
             errors: errorCodes(result.errors),
@@ -67,7 +83,7 @@ function useOperationLog(logger: Logger): Plugin {
       };
     },
     onSubscribe({ args }) {
-      logger.info({ operation: args.operationName ?? null, type: 'subscribe' });
+      logger.info({ operation: operationName(args.document, args.operationName), type: 'subscribe' });
     },
   };
 }
