@@ -201,3 +201,34 @@ describe.runIf(postgres)('retention sweepers on several instances', () => {
     }
   });
 });
+
+describe.runIf(postgres)('the connection pool', () => {
+  /** Connections the instance holds after `queries` concurrent requests, as Postgres counts them. */
+  async function connectionsAfterBurst(poolSize: number, queries: number) {
+    const url = freshDatabaseUrl();
+    const server = await startServer(testConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: String(poolSize) }));
+    try {
+      // Sends to one chat queue on its row lock, each holding a connection in its transaction.
+      const user = await signUp(server, uniqueName('pool'));
+      const chat = await createGroup(server, user, { name: 'Pool' });
+      await Promise.all(Array.from({ length: queries }, (_, i) => send(server, user, chat.id, `burst ${i}`)));
+      const db = await openDatabase(url);
+      try {
+        const [row] = await db.$queryRawUnsafe<{ count: bigint }[]>(
+          'SELECT count(*) AS count FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        return Number(row!.count);
+      } finally {
+        await db.$disconnect();
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('holds at most DATABASE_POOL_SIZE connections however many requests run at once', async () => {
+    expect(await connectionsAfterBurst(2, 40)).toBeLessThanOrEqual(2);
+    // The same burst with a larger pool does open more: the limit above is the setting's doing.
+    expect(await connectionsAfterBurst(8, 40)).toBeGreaterThan(2);
+  });
+});
