@@ -16,6 +16,7 @@ import {
   sendMany,
   texts,
 } from './helpers/chats.ts';
+import { openDatabase } from '../src/db/client.ts';
 import { startServer, testConfig, type TestServer } from './helpers/server.ts';
 import type { SignedUp } from './helpers/users.ts';
 
@@ -527,5 +528,32 @@ describe('SQL statements per history page', () => {
     } finally {
       await quiet.stop();
     }
+  });
+});
+
+describe('deleted users', () => {
+  it("takes the user's messages, memberships and sessions with the account (an operator's delete; there is no API for it)", async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const first = await send(server, alice, chat.id, 'from alice');
+    await send(server, bob, chat.id, 'from bob');
+    const last = await send(server, alice, chat.id, 'alice again');
+
+    const db = await openDatabase(server.config.databaseUrl);
+    try {
+      const bobId = Buffer.from(bob.user.id, 'base64').toString('utf8').replace(/^User:/, '');
+      await db.user.delete({ where: { id: bobId } });
+    } finally {
+      await db.$disconnect();
+    }
+
+    const page = await history(server, alice, chat.id);
+    expect(page.edges.map((edge: any) => [edge.node.seq, edge.node.text])).toEqual([
+      [first.seq, 'from alice'],
+      [last.seq, 'alice again'],
+    ]);
+    const members = ok(await server.gql(`query($id: ID!) { chat(id: $id) { members { user { username } } } }`, { id: chat.id }, alice.token), 'chat');
+    expect(members.members).toEqual([{ user: { username: name(alice) } }]);
+    expect((await server.gql(`{ me { id } }`, {}, bob.token)).data).toEqual({ me: null });
   });
 });
