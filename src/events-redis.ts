@@ -57,6 +57,12 @@ export function createRedisTarget(url: string, logger: Logger) {
     if (up) logger.warn('redis connection lost; events stay local until it returns');
     up = false;
   });
+  // Channels are (re)subscribed whenever the connection becomes ready: a
+  // SUBSCRIBE issued while connecting (the presence channels are, at start)
+  // can fail, and ioredis only restores subscriptions that once succeeded.
+  subscriber.on('ready', () => {
+    if (channels.size > 0) subscriber.subscribe(...channels.keys()).catch(() => undefined);
+  });
   subscriber.on('message', (channel: string, text: string) => {
     let envelope: Envelope;
     try {
