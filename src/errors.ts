@@ -37,7 +37,13 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
   throw badInput(field ? `${field}: ${issue.message}` : issue.message, field || undefined);
 }
 
-/** Prisma's "unique constraint failed" (P2002), without importing a generated client. */
+/**
+ * Prisma's "unique constraint failed": P2002 from model queries, or P2010
+ * ("raw query failed") carrying the driver adapter's UniqueConstraintViolation.
+ * Checked by shape, without importing a generated client.
+ */
 export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  return code === 'P2002' || (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation');
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendMessage } from '../src/db/append-message.ts';
 import { openDatabase, type Db } from '../src/db/client.ts';
 import { sweepExpired } from '../src/domain/retention.ts';
 import type { EventBus } from '../src/events.ts';
@@ -8,10 +9,13 @@ import {
   SEND,
   addMember,
   createGroup,
+  databaseId,
   history,
   newUsers,
   readChat,
   send,
+  sleep,
+  texts,
   tick,
   uniqueName,
 } from './helpers/chats.ts';
@@ -157,6 +161,41 @@ describe('concurrent departures from a group', () => {
     for (const { owner, chatId } of cases) {
       expect((await readChat(a, owner, chatId)).result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     }
+  });
+});
+
+// SQLite has one connection, shared by Prisma's interactive transactions and
+// the sends that bypass Prisma (src/db/append-message.ts).
+describe.skipIf(postgres)('a send while a Prisma transaction holds the SQLite connection', () => {
+  it('waits for the transaction to end and is kept when that transaction rolls back', async () => {
+    const [alice] = await newUsers(a, 'txwait');
+    const chat = await createGroup(a, alice, { name: 'Before' });
+    const chatId = databaseId(chat.id);
+    const db = await openDatabase(a.config.databaseUrl);
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const transaction = db
+        .$transaction(async (tx) => {
+          await tx.chat.update({ where: { id: chatId }, data: { name: 'Renamed' } });
+          await held;
+          throw new Error('rolled back');
+        })
+        .catch((error: Error) => error.message);
+      await tick();
+      let settled = false;
+      const sending = appendMessage(db, { chatId, authorId: databaseId(alice.user.id), text: 'kept', clientId: null, now: new Date() });
+      void sending.finally(() => (settled = true));
+      await sleep(50);
+      expect(settled).toBe(false);
+      release();
+      expect(await transaction).toBe('rolled back');
+      expect((await sending).kind).toBe('appended');
+    } finally {
+      await db.$disconnect();
+    }
+    expect(await texts(a, alice, chat.id)).toEqual(['kept']);
+    expect((await readChat(a, alice, chat.id)).chat.name).toBe('Before');
   });
 });
 

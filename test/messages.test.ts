@@ -7,6 +7,7 @@ import {
   codes,
   createDirect,
   createGroup,
+  databaseId,
   goneChatId,
   goneMessageId,
   history,
@@ -472,7 +473,7 @@ describe('history', () => {
   });
 });
 
-describe('SQL statements per history page', () => {
+describe('SQL statements per operation', () => {
   const PAGE = /* GraphQL */ `
     query Page($chatId: ID!, $first: Int) {
       messages(chatId: $chatId, first: $first) {
@@ -489,6 +490,37 @@ describe('SQL statements per history page', () => {
     expect(lines.length).toBeGreaterThan(0);
     return lines.reduce((sum, line) => sum + Number(line.trim().split(/\s+/).at(-1)), 0);
   }
+
+  it('answers a send with its author from the write alone, and reads more only for a selection that needs it', async () => {
+    const quiet = await startServer(testConfig({ RETENTION_SWEEP_SECONDS: '3600' }));
+    try {
+      const [alice] = await newUsers(quiet, 'alice');
+      const chat = await createGroup(quiet, alice, { name: 'Counted' });
+      const measure = async (selection: string) => {
+        const before = await sqlStatements(quiet);
+        const result = await quiet.gql(
+          `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ${selection} } }`,
+          { input: { chatId: chat.id, text: 'counted' } },
+          alice.token,
+        );
+        const after = await sqlStatements(quiet);
+        return { message: ok(result, 'sendMessage'), statements: after - before };
+      };
+
+      await measure('seq'); // warm-up, as above
+      const bare = await measure('seq text');
+      const withAuthor = await measure('seq author { id username }');
+      const withChat = await measure('seq author { username } chat { name }');
+
+      expect(bare.message).toEqual({ seq: 2, text: 'counted' });
+      expect(withAuthor.message).toEqual({ seq: 3, author: { id: alice.user.id, username: name(alice) } });
+      expect(withChat.message).toEqual({ seq: 4, author: { username: name(alice) }, chat: { name: 'Counted' } });
+      expect(withAuthor.statements).toBe(bare.statements);
+      expect(withChat.statements).toBeGreaterThan(bare.statements);
+    } finally {
+      await quiet.stop();
+    }
+  });
 
   it('loads a page of 50 messages with their authors and chat in as few statements as a page of 5 (at most 5)', async () => {
     // Its own server, so no other test's traffic (or a retention sweep) runs between the readings.
@@ -541,8 +573,7 @@ describe('deleted users', () => {
 
     const db = await openDatabase(server.config.databaseUrl);
     try {
-      const bobId = Buffer.from(bob.user.id, 'base64').toString('utf8').replace(/^User:/, '');
-      await db.user.delete({ where: { id: bobId } });
+      await db.user.delete({ where: { id: databaseId(bob.user.id) } });
     } finally {
       await db.$disconnect();
     }

@@ -1,4 +1,6 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
+import type BetterSqlite3 from 'better-sqlite3';
 import { DEFAULT_POOL_SIZE } from '../config.ts';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { providerOf, sqlitePath, type Provider } from './migrations.ts';
@@ -6,6 +8,21 @@ import { providerOf, sqlitePath, type Provider } from './migrations.ts';
 export type Db = PrismaClient;
 
 const providers = new WeakMap<Db, Provider>();
+
+/** The better-sqlite3 connection under a SQLite client, for statements run without Prisma. */
+export interface SqliteConnection {
+  /** The connection Prisma's adapter opened (it opens one, on the first query). */
+  database(): BetterSqlite3.Database;
+  /** To call for each statement run on it, as Prisma's own are counted. */
+  onStatement(): void;
+}
+
+const sqliteConnections = new WeakMap<Db, SqliteConnection>();
+
+/** The connection under a SQLite client from openDatabase; undefined for Postgres. */
+export function sqliteConnection(db: Db): SqliteConnection | undefined {
+  return sqliteConnections.get(db);
+}
 
 /**
  * The provider of a client from openDatabase (`providerOf` of its URL), for
@@ -41,14 +58,32 @@ export async function openDatabase(
  * WAL mode.
  */
 async function openSqlite(url: string, onStatement: () => void): Promise<Db> {
-  const prisma = new PrismaClient({
-    adapter: new PrismaBetterSqlite3({ url: sqlitePath(url), timeout: 10_000 }),
-    log: [{ emit: 'event', level: 'query' }],
-  });
+  const factory = new PrismaBetterSqlite3({ url: sqlitePath(url), timeout: 10_000 });
+  let database: BetterSqlite3.Database | undefined;
+  // The adapter factory has no way to be handed a connection, so the one it
+  // opens is taken from the adapter (its `client`, untyped but stable across
+  // the 7.x adapters) for the hot paths that skip Prisma (./append-message.ts).
+  const capturing: SqlDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const adapter = await factory.connect();
+      database = (adapter as unknown as { client: BetterSqlite3.Database }).client;
+      return adapter;
+    },
+  };
+  const prisma = new PrismaClient({ adapter: capturing, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', onStatement);
   await prisma.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   await prisma.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+  sqliteConnections.set(prisma, {
+    database: () => {
+      if (!database?.open) throw new Error('The SQLite connection is closed.');
+      return database;
+    },
+    onStatement,
+  });
   return prisma;
 }
 

@@ -83,11 +83,20 @@ interface CachedSession {
 export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventBus, cacheMs = 10_000) {
   const sessions = new LRUCache<string, CachedSession>({ max: 50_000, ttl: cacheMs });
   bus.on('session:revoked', ({ sessionId }) => sessions.delete(sessionId));
+  // Verified tokens, so a client's every request does not verify the same
+  // token again (jsonwebtoken's parsing and claim checks cost more than the
+  // send's SQL). The very same string verified before is valid until its
+  // expiry; revocation is the session check below, which runs every time.
+  const verified = new LRUCache<string, Viewer>({ max: 50_000 });
 
   return async function authenticate(token: string | null): Promise<Viewer | null> {
     if (!token) return null;
-    const viewer = decodeToken(settings, token);
-    if (!viewer) return null;
+    let viewer = verified.get(token);
+    if (!viewer || viewer.tokenExpiresAt.getTime() <= Date.now()) {
+      viewer = decodeToken(settings, token) ?? undefined;
+      if (!viewer) return null;
+      verified.set(token, viewer);
+    }
     let session = sessions.get(viewer.sessionId);
     if (!session) {
       const row = await db.session.findUnique({

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
 import type { MessageRef, EventBus } from '../events.ts';
-import { AppError, isUniqueViolation, notFound, parseInput } from '../errors.ts';
+import { appendMessage } from '../db/append-message.ts';
+import { AppError, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { openDirectChat, requireMember } from './chats.ts';
 import type { Page } from './paging.ts';
@@ -65,57 +66,28 @@ async function earlierSend(db: Db, authorId: string, clientId: string, chatId: s
 }
 
 /**
- * Stores a message with the chat's next seq. The seq is taken by incrementing
- * Chat.lastSeq in the same transaction as the insert, so seqs are unique and
- * gap-free per chat whatever the concurrency, and a failed insert takes its
- * seq back with it. A retried clientId returns the first message.
- *
- * Three statements in the common case: the seq increment doubles as the
- * membership check (it only matches a chat the sender belongs to), and a
- * clientId is looked up only when its insert clashes.
+ * Stores a message with the chat's next seq (gap-free and unique per chat,
+ * see appendMessage). A retried clientId returns the first message.
  */
 export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: SendInput) {
   const input = parseInput(sendSchema, raw);
   const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
   const clientId = input.clientId ?? null;
-  let message: Message;
-  try {
-    message = await db.$transaction(async (tx) => {
-      const now = new Date();
-      const [chat] = await tx.chat.updateManyAndReturn({
-        where: { id: chatId, members: { some: { userId: authorId } } },
-        data: { lastSeq: { increment: 1 }, lastActivityAt: now },
-        select: { lastSeq: true, messageTtlSeconds: true },
-      });
-      if (!chat) throw notFound('Chat');
-      const created = await tx.message.create({
-        data: {
-          chatId,
-          authorId,
-          text: input.text,
-          seq: chat.lastSeq,
-          clientId,
-          createdAt: now,
-          expiresAt: chat.messageTtlSeconds === null ? null : new Date(now.getTime() + chat.messageTtlSeconds * 1000),
-        },
-      });
-      // Sending marks everything up to one's own message read.
-      await tx.chatMember.update({
-        where: { chatId_userId: { chatId, userId: authorId } },
-        data: { lastReadSeq: chat.lastSeq },
-      });
-      return created;
-    });
-  } catch (error) {
-    // The clientId was used before (a retry, perhaps concurrent): answer with that message.
-    if (clientId && isUniqueViolation(error)) {
-      const earlier = await earlierSend(db, authorId, clientId, chatId, input.text);
-      if (earlier) return earlier;
+  const result = await appendMessage(db, { chatId, authorId, text: input.text, clientId, now: new Date() });
+  switch (result.kind) {
+    case 'notMember':
+      throw notFound('Chat');
+    case 'clientIdTaken': {
+      // The clientId was used before (a retry, perhaps concurrent): answer with that message.
+      const earlier = await earlierSend(db, authorId, clientId!, chatId, input.text);
+      // Not found: the earlier message has since been deleted; its clientId stays spent.
+      if (!earlier) throw new AppError('CONFLICT', 'This clientId was already used.', { field: 'clientId' });
+      return earlier;
     }
-    throw error;
+    case 'appended':
+      bus.publish('message:added', refOf(result.message));
+      return result.message;
   }
-  bus.publish('message:added', refOf(message));
-  return message;
 }
 
 /** The author changes a message's text. */

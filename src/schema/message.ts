@@ -116,11 +116,17 @@ const EditMessageInput = builder.inputType('EditMessageInput', {
 });
 
 builder.mutationFields((t) => ({
-  sendMessage: t.withAuth({ loggedIn: true }).field({
+  sendMessage: t.withAuth({ loggedIn: true }).prismaField({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput }) },
-    resolve: (_root, { input }, ctx) =>
-      sendMessage(ctx.prisma, ctx.bus, ctx.viewer.userId, { ...input, chatId: input.chatId?.id }),
+    resolve: async (query, _root, { input }, ctx) => {
+      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.viewer.userId, { ...input, chatId: input.chatId?.id });
+      // The new message comes with its author (see appendMessage), which is
+      // all a client usually selects beyond its scalars: then there is nothing
+      // to read. A selection that needs more is read as Pothos planned it.
+      const authorAtMost = !('select' in query) && Object.entries(query.include ?? {}).every(([k, v]) => k === 'author' && v === true);
+      return authorAtMost ? message : ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id: message.id } });
+    },
   }),
   editMessage: t.withAuth({ loggedIn: true }).field({
     type: Message,

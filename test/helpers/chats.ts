@@ -12,6 +12,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  */
 export const tick = () => sleep(5);
 
+/** The database id inside a global (Relay) ID such as User:<id>, base64-encoded. */
+export const databaseId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').replace(/^\w+:/, '');
+
 let counter = 0;
 /** A username unique within this test process: `prefix` plus a counter (keep prefix ≤ 24 chars). */
 export function uniqueName(prefix: string): string {
