@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ExecutionArgs, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
@@ -20,6 +20,56 @@ const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 interface EnvelopedRoot {
   execute: typeof executeFn;
   subscribe: typeof subscribeFn;
+  /** The operation's id and socket, for writing its `next` messages (see `streamTo`). */
+  id: string;
+  socket: WebSocket;
+}
+
+// A subscriber whose socket has this much unsent data is written to only as
+// fast as it reads, so a slow client holds at most about this much memory.
+const HIGH_WATER_BYTES = 1 << 20;
+
+// Results are JSON-encoded once however many sockets they go to: subscribers
+// sharing an execution (./shared-execution.ts) receive the same result object.
+const encoded = new WeakMap<object, string>();
+const encode = (result: ExecutionResult) => {
+  let json = encoded.get(result);
+  if (json === undefined) encoded.set(result, (json = JSON.stringify(result)));
+  return json;
+};
+
+/**
+ * Writes a subscription's results to its socket as graphql-ws `next`
+ * messages, and hands graphql-ws an iterable that only ends (or throws) when
+ * the results do, so its `complete` or `error` still follows the last `next`.
+ * Taking `next` over from graphql-ws is what lets one event reach a thousand
+ * sockets as one JSON encoding and a thousand writes: graphql-ws encodes,
+ * awaits and writes every message per subscriber (README, "Performance").
+ */
+function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
+  const { socket } = root;
+  const prefix = `{"id":${JSON.stringify(root.id)},"type":"next","payload":`;
+  const iterator = results[Symbol.asyncIterator]();
+  let pumping: Promise<IteratorResult<never>> | undefined;
+  const pump = async (): Promise<IteratorResult<never>> => {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      if (socket.readyState !== socket.OPEN) break;
+      const frame = prefix + encode(next.value) + '}';
+      if (socket.bufferedAmount < HIGH_WATER_BYTES) socket.send(frame);
+      else await new Promise((resolve) => socket.send(frame, resolve));
+    }
+    return { done: true, value: undefined as never };
+  };
+  return {
+    next: () => (pumping ??= pump()),
+    return: async () => {
+      await iterator.return?.();
+      return { done: true, value: undefined as never };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 interface SocketState {
@@ -100,7 +150,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       onClose: (ctx) => {
         clearTimeout(stateOf(ctx.extra).expiryTimer);
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         if (state.operations >= limits.maxSubscriptionsPerSocket) {
           return [
@@ -136,7 +186,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          rootValue: { execute, subscribe, id, socket: ctx.extra.socket } satisfies EnvelopedRoot,
         };
         return args;
       },
@@ -145,7 +195,11 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         metrics.subscriptions.dec();
       },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: async (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        const results = await root.subscribe(args);
+        return Symbol.asyncIterator in results ? streamTo(root, results) : results;
+      },
     },
     wss,
     limits.keepAliveMs,
