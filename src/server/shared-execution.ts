@@ -81,12 +81,11 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
     return `${documentId}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${viewer}`;
   };
 
-  const executeEvent = (args: ExecutionArgs, payload: unknown): Promise<ExecutionResult> => {
+  const executeEvent = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
     const run = () => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult);
     if (typeof payload !== 'object' || payload === null) return run();
     let byOperation = results.get(payload);
     if (!byOperation) results.set(payload, (byOperation = new Map()));
-    const key = shareKey(args);
     let result = byOperation.get(key);
     if (!result) byOperation.set(key, (result = run()));
     return result;
@@ -105,7 +104,9 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
           args.subscribeFieldResolver,
         );
         if (!isAsyncIterable(stream)) return stream;
-        return mapAsyncIterator(stream, (payload) => executeEvent(args, payload));
+        // Once per subscription, not per event: it is the same for all its events.
+        const key = shareKey(args);
+        return mapAsyncIterator(stream, (payload) => executeEvent(args, key, payload));
       }) as never);
     },
   };
