@@ -80,7 +80,7 @@ export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: 
     case 'clientIdTaken': {
       // The clientId was used before (a retry, perhaps concurrent): answer with that message.
       const earlier = await earlierSend(db, authorId, clientId!, chatId, input.text);
-      // Not found: the earlier message has since been deleted; its clientId stays spent.
+      // Not found: the earlier message was deleted between the clash and this read.
       if (!earlier) throw new AppError('CONFLICT', 'This clientId was already used.', { field: 'clientId' });
       return earlier;
     }
