@@ -491,23 +491,33 @@ describe('SQL statements per operation', () => {
     return lines.reduce((sum, line) => sum + Number(line.trim().split(/\s+/).at(-1)), 0);
   }
 
+  /** What `run` returns, with the SQL statements the server ran meanwhile. */
+  async function counted<T>(target: TestServer, run: () => Promise<T>) {
+    const before = await sqlStatements(target);
+    const value = await run();
+    return { value, statements: (await sqlStatements(target)) - before };
+  }
+
+  // Its own server, so no other test's traffic (or a retention sweep) runs between the readings.
+  const quietServer = () => startServer(testConfig({ RETENTION_SWEEP_SECONDS: '3600' }));
+
   it('answers a send with its author from the write alone, and reads more only for a selection that needs it', async () => {
-    const quiet = await startServer(testConfig({ RETENTION_SWEEP_SECONDS: '3600' }));
+    const quiet = await quietServer();
     try {
       const [alice] = await newUsers(quiet, 'alice');
       const chat = await createGroup(quiet, alice, { name: 'Counted' });
       const measure = async (selection: string) => {
-        const before = await sqlStatements(quiet);
-        const result = await quiet.gql(
-          `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ${selection} } }`,
-          { input: { chatId: chat.id, text: 'counted' } },
-          alice.token,
+        const { value, statements } = await counted(quiet, () =>
+          quiet.gql(
+            `mutation($input: SendMessageInput!) { sendMessage(input: $input) { ${selection} } }`,
+            { input: { chatId: chat.id, text: 'counted' } },
+            alice.token,
+          ),
         );
-        const after = await sqlStatements(quiet);
-        return { message: ok(result, 'sendMessage'), statements: after - before };
+        return { message: ok(value, 'sendMessage'), statements };
       };
 
-      await measure('seq'); // warm-up, as above
+      await measure('seq'); // warm-up: first-use costs (prepared statements, caches) are not what is measured
       const bare = await measure('seq text');
       const withAuthor = await measure('seq author { id username }');
       const withChat = await measure('seq author { username } chat { name }');
@@ -523,8 +533,7 @@ describe('SQL statements per operation', () => {
   });
 
   it('loads a page of 50 messages with their authors and chat in as few statements as a page of 5 (at most 5)', async () => {
-    // Its own server, so no other test's traffic (or a retention sweep) runs between the readings.
-    const quiet = await startServer(testConfig({ RETENTION_SWEEP_SECONDS: '3600' }));
+    const quiet = await quietServer();
     try {
       const [alice, bob, carol] = await newUsers(quiet, 'alice', 'bob', 'carol');
       const chat = await createGroup(quiet, alice, { name: 'Counted', members: [name(bob), name(carol)] });
@@ -532,11 +541,9 @@ describe('SQL statements per operation', () => {
       for (let i = 0; i < 60; i += 1) await send(quiet, authors[i % 3]!, chat.id, `counted ${i + 1}`);
 
       const measure = async (first: number) => {
-        const before = await sqlStatements(quiet);
-        const result = await quiet.gql(PAGE, { chatId: chat.id, first }, alice.token);
-        const after = await sqlStatements(quiet);
-        expect(result.errors).toBeUndefined();
-        return { edges: result.data.messages.edges, statements: after - before };
+        const { value, statements } = await counted(quiet, () => quiet.gql(PAGE, { chatId: chat.id, first }, alice.token));
+        expect(value.errors).toBeUndefined();
+        return { edges: value.data.messages.edges, statements };
       };
 
       await measure(5); // warm-up: first-use costs (prepared statements, caches) are not what is measured
