@@ -15,7 +15,9 @@ import {
   sleep,
 } from './helpers/chats.ts';
 import {
+  PROBE,
   QUIET_MS,
+  WAIT_MS,
   connect,
   errorCodes,
   live,
@@ -202,6 +204,83 @@ describe('shared execution', () => {
     await send(server, alice, chat.id, 'hi bob', 'alice-key-1');
     expect(await forAlice!.next()).toEqual({ text: 'hi bob', clientId: 'alice-key-1', chat: { name: name(bob), kind: 'DIRECT' } });
     expect(await forBob!.next()).toEqual({ text: 'hi bob', clientId: null, chat: { name: name(alice), kind: 'DIRECT' } });
+  });
+
+  it("gives subscribers of one shared operation only their own chats' messages, and one unsubscribing ends only its own", async () => {
+    const [ann, ben, cat] = await newUsers(server, 'ann', 'ben', 'cat');
+    const shared = await group(ann, ben);
+    const annAndCat = await group(cat, ann);
+    const probe = messageProbe(server, ann, shared.id);
+    // The same document and variables: one execution per event serves both.
+    const [forAnn, forBen] = await Promise.all(
+      [ann, ben].map(async (user) => live((await connect(server, user)).client, MESSAGE_ADDED, {}, probe)),
+    );
+    await prime([forAnn!, forBen!], probe.poke);
+
+    const notForBen = await send(server, cat, annAndCat.id, 'not for ben');
+    const forBoth = await send(server, ben, shared.id, 'for both');
+    expect(await forAnn!.take(2)).toEqual([notForBen, forBoth]);
+    expect(await forBen!.take(1)).toEqual([forBoth]);
+
+    forBen!.unsubscribe();
+    const afterBen = await send(server, ann, shared.id, 'after ben unsubscribed');
+    expect(await forAnn!.next()).toEqual(afterBen);
+    await sleep(QUIET_MS);
+    expect([forAnn!.fresh, forBen!.fresh]).toEqual([[], []]);
+  });
+});
+
+describe('server-sent events', () => {
+  /** The `data` of each server-sent event of a streaming response, parsed, as it arrives. */
+  async function* sseData(response: Response) {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = response.body!.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      buffer += decoder.decode(chunk.value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const lines = buffer.slice(0, end).split('\n');
+        buffer = buffer.slice(end + 2);
+        const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5));
+        if (data.length > 0) yield JSON.parse(data.join('\n'));
+      }
+    }
+  }
+
+  it('delivers messageAdded over server-sent events (how GraphiQL subscribes), in order and only to members', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const elsewhere = await group(alice);
+    const aborted = new AbortController();
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${bob.token}` },
+      body: JSON.stringify({ query: MESSAGE_ADDED, variables: {} }),
+      signal: aborted.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const texts: string[] = [];
+    const reading = (async () => {
+      for await (const result of sseData(response)) texts.push(result.data?.messageAdded?.text ?? JSON.stringify(result));
+    })().catch(() => undefined);
+    try {
+      // No acknowledgement here either: send probes until one arrives.
+      for (let probe = 1; texts.length === 0; probe += 1) {
+        if (probe > 30) throw new Error('the server-sent events subscription never became live');
+        await send(server, alice, chat.id, `${PROBE}${probe}`);
+        await sleep(100);
+      }
+      const probes = texts.length;
+      await send(server, alice, elsewhere.id, 'not for bob');
+      for (const text of ['one', 'two', 'three']) await send(server, alice, chat.id, text);
+      const deadline = Date.now() + WAIT_MS;
+      while (texts.length < probes + 3 && Date.now() < deadline) await sleep(20);
+      await sleep(QUIET_MS);
+      expect(texts.slice(probes).filter((text) => !text.startsWith(PROBE))).toEqual(['one', 'two', 'three']);
+    } finally {
+      aborted.abort();
+      await reading;
+    }
   });
 });
 

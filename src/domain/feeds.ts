@@ -48,18 +48,46 @@ type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'chat:
 /**
  * Delivers values in the order they were enqueued, each after the one before
  * has been taken, skipping nulls: keeps an async loading step (shared per
- * event) from reordering a subscriber's events.
+ * event) from reordering a subscriber's events. A value that fails to load
+ * goes to `fail` and ends the queue's deliveries.
  */
-function inOrder<U>(push: (value: U) => Promise<unknown>) {
+function inOrder<U>(push: (value: U) => Promise<unknown>, fail: (error: unknown) => void) {
   let queue: Promise<unknown> = Promise.resolve();
   return (value: U | null | Promise<U | null>) => {
+    // Awaited when its turn comes; a failure before then is not unhandled.
+    Promise.resolve(value).catch(() => undefined);
     queue = queue.then(async () => {
       const ready = await value;
       if (ready !== null) await push(ready);
     });
+    queue.catch(fail);
     return queue;
   };
 }
+
+/**
+ * One subscriber's feed of a chat topic, in two parts: which events it gets
+ * and what each becomes. `chatEvents` runs it as the subscriber's own async
+ * iterable; the WebSocket server runs the feeds of subscribers who share one
+ * execution together instead (src/server/broadcast.ts).
+ */
+export interface ChatFeed<E = unknown, U = unknown> {
+  /**
+   * Calls `onEvent` synchronously for each event the subscriber may see, in
+   * order, until the returned function is called. Events that arrive while
+   * an all-chats feed loads the user's chats are held until it has them.
+   * `onEnd` runs when the feed ends by itself: a one-chat feed's user left
+   * or was removed, or (with the error) the user's chats could not be read.
+   */
+  follow(onEvent: (event: E) => void, onEnd: (error?: unknown) => void): () => void;
+  /** What is delivered for an event (null skips it); the same promise for every subscriber of the event. */
+  load(event: E): Promise<U | null>;
+}
+
+const CHAT_FEED = Symbol('chatFeed');
+
+/** The feed behind an iterable `chatEvents` returned, for transports that run feeds together. */
+export const chatFeedOf = (iterable: object): ChatFeed | undefined => (iterable as { [CHAT_FEED]?: ChatFeed })[CHAT_FEED];
 
 /**
  * Events of one chat or of all the user's chats (messages added, edited or
@@ -78,26 +106,36 @@ export function chatEvents<T extends ChatTopic, U = Events[T]>(
   options: { accept?: (event: Events[T]) => boolean; load?: (event: Events[T]) => Promise<U | null> } = {},
 ): AsyncIterable<U> {
   const { accept = () => true, load = (event: Events[T]) => Promise.resolve(event as unknown as U) } = options;
-  return new Repeater<U>(async (push, stop) => {
-    const early: Events[T][] = [];
-    let ready = false;
-    const deliver = inOrder(push);
-    const scope = chatScope(deps, userId, chatId, () => stop());
-    const wanted = (event: Events[T]) => scope.has(event.chatId) && accept(event);
-    const off = deps.bus.on(topic, (event) => {
-      if (!ready) early.push(event);
-      else if (wanted(event)) void deliver(load(event));
-    });
-    try {
-      await scope.ready;
-      ready = true;
-      for (const event of early) if (wanted(event)) void deliver(load(event));
-      await stop;
-    } finally {
-      off();
-      scope.stop();
-    }
+  const feed: ChatFeed<Events[T], U> = {
+    follow(onEvent, onEnd) {
+      let early: Events[T][] | null = [];
+      let following = true;
+      const scope = chatScope(deps, userId, chatId, () => onEnd());
+      const wanted = (event: Events[T]) => scope.has(event.chatId) && accept(event);
+      const off = deps.bus.on(topic, (event) => {
+        if (early) early.push(event);
+        else if (wanted(event)) onEvent(event);
+      });
+      scope.ready.then(() => {
+        const held = early ?? [];
+        early = null;
+        for (const event of held) if (following && wanted(event)) onEvent(event);
+      }, onEnd);
+      return () => {
+        following = false;
+        off();
+        scope.stop();
+      };
+    },
+    load,
+  };
+  const events = new Repeater<U>(async (push, stop) => {
+    const deliver = inOrder(push, stop);
+    const unfollow = feed.follow((event) => void deliver(load(event)), stop);
+    await stop;
+    unfollow();
   });
+  return Object.assign(events, { [CHAT_FEED]: feed as ChatFeed });
 }
 
 /** A message feed of one chat or all the user's chats: added or edited messages, as rows. */
@@ -153,7 +191,7 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
     const replayed = new Set<number>();
     let buffered: MessageRef[] | null = [];
     let lastReplayed = afterSeq;
-    const deliver = inOrder(push);
+    const deliver = inOrder(push, stop);
     const live = (ref: MessageRef) => {
       if (ref.seq > afterSeq && !replayed.has(ref.seq)) void deliver(loadOnce(deps, ref));
     };

@@ -9,11 +9,14 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLCompositeType,
+  type GraphQLError,
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
+import { chatFeedOf } from '../domain/feeds.ts';
+import { createBroadcast, writerOf } from './broadcast.ts';
 
 /** Whether the selection reaches a field marked VIEWER_DEPENDENT (see builder.ts), fragments included. */
 function selectsViewerDependent(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null) {
@@ -59,10 +62,16 @@ function selectsViewerDependent(schema: GraphQLSchema, document: DocumentNode, o
  *
  * Access is still checked per subscriber: when it subscribes (the subscribe
  * resolvers) and per event (its feed only delivers events of chats it is in).
+ *
+ * Over a transport that writes encoded results itself (the WebSocket
+ * server), chat feeds sharing an execution also share the rest of the way to
+ * the socket (./broadcast.ts); `maskError` masks their errors as yoga would.
  */
-export function useSharedSubscriptionExecution(): Plugin<Context> {
+export function useSharedSubscriptionExecution(maskError: (error: unknown) => GraphQLError): Plugin<Context> {
   const viewerDependent = new WeakMap<DocumentNode, boolean>();
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+  const broadcast = createBroadcast(maskError);
 
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
@@ -106,6 +115,9 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
         if (!isAsyncIterable(stream)) return stream;
         // Once per subscription, not per event: it is the same for all its events.
         const key = shareKey(args);
+        const feed = chatFeedOf(stream);
+        const writer = writerOf(args.rootValue);
+        if (feed && writer) return broadcast.join(key, feed, writer, (payload) => executeEvent(args, key, payload));
         return mapAsyncIterator(stream, (payload) => executeEvent(args, key, payload));
       }) as never);
     },

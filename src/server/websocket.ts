@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
@@ -17,46 +18,27 @@ const GOING_AWAY = 1001;
 // graphql-ws has no "too many sockets" code; its "too many" close code says it best.
 const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 
-interface EnvelopedRoot {
+interface EnvelopedRoot extends ResultWriter {
   execute: typeof executeFn;
   subscribe: typeof subscribeFn;
-  /** The operation's id and socket, for writing its `next` messages (see `streamTo`). */
-  id: string;
-  socket: WebSocket;
 }
 
-// A subscriber whose socket has this much unsent data is written to only as
-// fast as it reads, so a slow client holds at most about this much memory.
-const HIGH_WATER_BYTES = 1 << 20;
-
-// Results are JSON-encoded once however many sockets they go to: subscribers
-// sharing an execution (./shared-execution.ts) receive the same result object.
-const encoded = new WeakMap<object, string>();
-const encode = (result: ExecutionResult) => {
-  let json = encoded.get(result);
-  if (json === undefined) encoded.set(result, (json = JSON.stringify(result)));
-  return json;
-};
-
 /**
- * Writes a subscription's results to its socket as graphql-ws `next`
- * messages, and hands graphql-ws an iterable that only ends (or throws) when
- * the results do, so its `complete` or `error` still follows the last `next`.
- * Taking `next` over from graphql-ws is what lets one event reach a thousand
- * sockets as one JSON encoding and a thousand writes: graphql-ws encodes,
- * awaits and writes every message per subscriber (README, "Performance").
+ * Writes each of a subscription's results to its socket as a graphql-ws
+ * `next` message, and hands graphql-ws an iterable that only ends (or
+ * throws) when the results do, so its `complete` or `error` still follows
+ * the last `next`. Taking `next` over from graphql-ws is what lets one event
+ * reach a thousand sockets as one JSON encoding and a thousand writes:
+ * graphql-ws encodes, awaits and writes every message per subscriber
+ * (README, "Performance"). Subscriptions run in a broadcast group
+ * (./broadcast.ts) write through the same `writeResult` and yield nothing here.
  */
 function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
-  const { socket } = root;
-  const prefix = `{"id":${JSON.stringify(root.id)},"type":"next","payload":`;
   const iterator = results[Symbol.asyncIterator]();
   let pumping: Promise<IteratorResult<never>> | undefined;
   const pump = async (): Promise<IteratorResult<never>> => {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      if (socket.readyState !== socket.OPEN) break;
-      const frame = prefix + encode(next.value) + '}';
-      if (socket.bufferedAmount < HIGH_WATER_BYTES) socket.send(frame);
-      else await new Promise((resolve) => socket.send(frame, resolve));
+      root.writeResult(encodeResult(next.value));
     }
     return { done: true, value: undefined as never };
   };
@@ -68,6 +50,21 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
     },
     [Symbol.asyncIterator]() {
       return this;
+    },
+  };
+}
+
+/**
+ * Writes `next` messages of operation `id`. Nothing waits for a slow reader:
+ * ws buffers what the socket has not taken, and a client that stops reading
+ * stops answering graphql-ws's keep-alive pings too, so it is disconnected
+ * within one keep-alive interval, which bounds what it can hold.
+ */
+function resultWriter(socket: WebSocket, id: string): ResultWriter {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return {
+    writeResult(json) {
+      if (socket.readyState === socket.OPEN) socket.send(prefix + json + '}');
     },
   };
 }
@@ -186,7 +183,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe, id, socket: ctx.extra.socket } satisfies EnvelopedRoot,
+          rootValue: { execute, subscribe, ...resultWriter(ctx.extra.socket, id) } satisfies EnvelopedRoot,
         };
         return args;
       },

@@ -24,13 +24,15 @@ interface ServerDeps {
   redisStatus: () => 'up' | 'down' | 'disabled';
 }
 
+const MASKED_MESSAGE = 'Unexpected error.';
+
 /**
  * Expected failures (AppError, and Pothos's argument validation such as a
  * malformed global ID) become errors with a contract code; everything else is
  * logged and masked as "Unexpected error.", never leaking driver or SQL text.
  */
 function createErrorMasker(logger: Logger) {
-  return (error: unknown, message: string): Error => {
+  return (error: unknown, message: string = MASKED_MESSAGE): GraphQLError => {
     const original = originalOf(error);
     const expected = expectedFailure(original);
     if (expected) {
@@ -41,7 +43,8 @@ function createErrorMasker(logger: Logger) {
       });
     }
     if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
-    return maskError(error, message, false);
+    // yoga's masker builds a GraphQLError; its type only promises an Error.
+    return maskError(error, message, false) as GraphQLError;
   };
 }
 
@@ -90,6 +93,7 @@ function useOperationLog(logger: Logger): Plugin {
 
 export function createYogaServer({ services, metrics, logger, redisStatus }: ServerDeps) {
   const { prisma, config } = services;
+  const maskError = createErrorMasker(logger);
   return createYoga<Partial<SocketContext>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -99,7 +103,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
     // always-200 liveness answer moves to /live.
     healthCheckEndpoint: '/live',
     logging: logger,
-    maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
+    maskedErrors: { maskError, errorMessage: MASKED_MESSAGE, isDev: false },
     context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
       if (initial.viewer) {
         return { ...services, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
@@ -135,7 +139,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
           return fetchAPI.Response.json({ status, database, redis }, { status: database === 'up' ? 200 : 503 });
         },
       }),
-      useSharedSubscriptionExecution(),
+      useSharedSubscriptionExecution((error) => maskError(error)),
       useMetricsEndpoint(metrics),
       useOperationLog(logger),
     ],
