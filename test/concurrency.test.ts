@@ -199,6 +199,39 @@ describe.skipIf(postgres)('a send while a Prisma transaction holds the SQLite co
   });
 });
 
+describe('sends started in the same turn', () => {
+  it('keeps the others when one clashes on clientId and one comes from a non-member, with consecutive seqs', async () => {
+    const [alice, eve] = await newUsers(a, 'batcher', 'outsider');
+    const chat = await createGroup(a, alice, { name: 'Batch' });
+    await send(a, alice, chat.id, 'first', 'key-1');
+    const [chatId, authorId] = [databaseId(chat.id), databaseId(alice.user.id)];
+    let statements = 0;
+    const db = await openDatabase(a.config.databaseUrl, () => (statements += 1));
+    try {
+      statements = 0; // not the connection's own set-up
+      const now = new Date();
+      const results = await Promise.all([
+        appendMessage(db, { chatId, authorId, text: 'second', clientId: null, now }),
+        appendMessage(db, { chatId, authorId, text: 'retry', clientId: 'key-1', now }),
+        appendMessage(db, { chatId, authorId: databaseId(eve.user.id), text: 'intruder', clientId: null, now }),
+        appendMessage(db, { chatId, authorId, text: 'third', clientId: 'key-2', now }),
+      ]);
+      expect(results.map((result) => (result.kind === 'appended' ? result.message.seq : result.kind))).toEqual([
+        2,
+        'clientIdTaken',
+        'notMember',
+        3,
+      ]);
+      // SQLite commits them together: one BEGIN and COMMIT, a SAVEPOINT and
+      // RELEASE (or ROLLBACK TO) around each message's 4, 2 and 1 statements.
+      if (!postgres) expect(statements).toBe(2 + 4 * 2 + 4 + 2 + 1 + 4);
+    } finally {
+      await db.$disconnect();
+    }
+    expect(await texts(a, alice, chat.id)).toEqual(['first', 'second', 'third']);
+  });
+});
+
 // Several sweepers on one database only happen with several instances, that is on Postgres.
 describe.runIf(postgres)('retention sweepers on several instances', () => {
   it('delete each expired message once and announce it once', async () => {

@@ -62,14 +62,23 @@ const message = (id: string, input: NewMessage, seq: number, expiresAt: Date | n
   author,
 });
 
-// SQLite: four prepared statements in one synchronous transaction.
+// SQLite: four prepared statements per message, and one transaction for all
+// the messages sent in the same turn of the event loop (a group commit).
 
 /** DateTime as Prisma's SQLite adapter writes it (its default iso8601 format), so reads and comparisons agree. */
 const sqliteTime = (date: Date) => date.toISOString().replace('Z', '+00:00');
 
-const prepared = new WeakMap<BetterSqlite3.Database, (id: string, input: NewMessage) => AppendedMessage | null>();
-
 type SqliteRow<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
+interface PendingAppend {
+  id: string;
+  input: NewMessage;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The result of one message in a batch, or why it failed (its savepoint rolled back). */
+type Outcome = { appended: AppendedMessage | null } | { error: unknown };
 
 function prepareAppend(database: BetterSqlite3.Database) {
   const bumpSeq = database
@@ -88,7 +97,9 @@ function prepareAppend(database: BetterSqlite3.Database) {
   const readAuthor = database.prepare<[string], SqliteRow<User>>(
     `SELECT "id", "username", "usernameKey", "email", "passwordHash", "createdAt", "lastSeenAt" FROM "User" WHERE "id" = ?`,
   );
-  return database.transaction((id: string, input: NewMessage): AppendedMessage | null => {
+  // On its own a transaction; inside appendAll a savepoint, so a failed
+  // message (a clashing clientId) takes back only its own statements.
+  const appendOne = database.transaction((id: string, input: NewMessage): AppendedMessage | null => {
     const now = sqliteTime(input.now);
     const chat = bumpSeq.get(now, input.chatId, input.authorId);
     if (!chat) return null;
@@ -102,9 +113,46 @@ function prepareAppend(database: BetterSqlite3.Database) {
       lastSeenAt: author.lastSeenAt === null ? null : new Date(author.lastSeenAt),
     });
   });
+  const attempt = (id: string, input: NewMessage): Outcome => {
+    try {
+      return { appended: appendOne(id, input) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  const appendAll = database.transaction((batch: PendingAppend[]) => batch.map((item) => attempt(item.id, item.input)));
+  return (batch: PendingAppend[]): Outcome[] =>
+    batch.length === 1 ? [attempt(batch[0]!.id, batch[0]!.input)] : appendAll(batch);
 }
 
-async function appendSqlite(sqlite: SqliteConnection, id: string, input: NewMessage): Promise<AppendResult> {
+const prepared = new WeakMap<BetterSqlite3.Database, ReturnType<typeof prepareAppend>>();
+const batches = new WeakMap<SqliteConnection, PendingAppend[]>();
+
+/**
+ * Queues the message for this turn's batch. A commit is most of a send's
+ * cost in SQLite (the WAL write, and now and then a checkpoint), and under
+ * load many sends arrive in one turn: one commit for all of them is what
+ * keeps the single connection from being the bottleneck. Each send still
+ * answers only after its message is committed.
+ */
+function appendSqlite(sqlite: SqliteConnection, id: string, input: NewMessage): Promise<AppendResult> {
+  return new Promise((resolve, reject) => {
+    let batch = batches.get(sqlite);
+    if (!batch) {
+      batches.set(sqlite, (batch = []));
+      const queued = batch;
+      setImmediate(() => {
+        batches.delete(sqlite);
+        commit(sqlite, queued).catch((error: unknown) => {
+          for (const item of queued) item.reject(error);
+        });
+      });
+    }
+    batch.push({ id, input, resolve, reject });
+  });
+}
+
+async function commit(sqlite: SqliteConnection, batch: PendingAppend[]) {
   const database = sqlite.database();
   // Prisma's interactive transactions hold this one connection across awaits,
   // and a statement run meanwhile would join them (and be rolled back with
@@ -115,15 +163,26 @@ async function appendSqlite(sqlite: SqliteConnection, id: string, input: NewMess
   while (database.inTransaction) await new Promise((resolve) => setImmediate(resolve));
   let append = prepared.get(database);
   if (!append) prepared.set(database, (append = prepareAppend(database)));
-  try {
-    const appended = append(id, input);
-    // BEGIN, the four statements (one when the author is not a member) and COMMIT.
-    for (let i = appended ? 6 : 3; i > 0; i--) sqlite.onStatement();
-    return appended ? { kind: 'appended', message: appended } : { kind: 'notMember' };
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') return { kind: 'clientIdTaken' };
-    throw error;
+  const outcomes = append(batch);
+  // BEGIN and COMMIT (or ROLLBACK), and per message its four statements (one
+  // when the author is not a member, two when the insert fails), inside a
+  // SAVEPOINT and RELEASE (or ROLLBACK TO) when batched.
+  let statements = 2;
+  for (const outcome of outcomes) {
+    statements += 'appended' in outcome ? (outcome.appended ? 4 : 1) : 2;
+    if (batch.length > 1) statements += 2;
   }
+  for (let i = 0; i < statements; i++) sqlite.onStatement();
+  outcomes.forEach((outcome, i) => {
+    const item = batch[i]!;
+    if ('appended' in outcome) {
+      item.resolve(outcome.appended ? { kind: 'appended', message: outcome.appended } : { kind: 'notMember' });
+    } else if ((outcome.error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      item.resolve({ kind: 'clientIdTaken' });
+    } else {
+      item.reject(outcome.error);
+    }
+  });
 }
 
 // Postgres: one statement. Data-modifying CTEs run atomically with the insert,
