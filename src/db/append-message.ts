@@ -17,6 +17,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Message, User } from '../generated/prisma/client.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { sqliteConnection, type Db, type SqliteConnection } from './client.ts';
+import { sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
 
 export interface NewMessage {
   chatId: string;
@@ -65,11 +66,6 @@ const message = (id: string, input: NewMessage, seq: number, expiresAt: Date | n
 // SQLite: four prepared statements per message, and one transaction for all
 // the messages sent in the same turn of the event loop (a group commit).
 
-/** DateTime as Prisma's SQLite adapter writes it (its default iso8601 format), so reads and comparisons agree. */
-const sqliteTime = (date: Date) => date.toISOString().replace('Z', '+00:00');
-
-type SqliteRow<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
-
 interface PendingAppend {
   id: string;
   input: NewMessage;
@@ -94,9 +90,7 @@ function prepareAppend(database: BetterSqlite3.Database) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const markRead = database.prepare(`UPDATE "ChatMember" SET "lastReadSeq" = ? WHERE "chatId" = ? AND "userId" = ?`);
-  const readAuthor = database.prepare<[string], SqliteRow<User>>(
-    `SELECT "id", "username", "usernameKey", "email", "passwordHash", "createdAt", "lastSeenAt" FROM "User" WHERE "id" = ?`,
-  );
+  const readAuthor = database.prepare<[string], SqliteRow<User>>(`SELECT ${userColumns('"User"')} FROM "User" WHERE "id" = ?`);
   // On its own a transaction; inside appendAll a savepoint, so a failed
   // message (a clashing clientId) takes back only its own statements.
   const appendOne = database.transaction((id: string, input: NewMessage): AppendedMessage | null => {
@@ -106,12 +100,7 @@ function prepareAppend(database: BetterSqlite3.Database) {
     const expiresAt = expiry(input.now, chat.messageTtlSeconds);
     insert.run(id, input.chatId, input.authorId, input.text, chat.lastSeq, input.clientId, now, expiresAt && sqliteTime(expiresAt));
     markRead.run(chat.lastSeq, input.chatId, input.authorId);
-    const author = readAuthor.get(input.authorId)!;
-    return message(id, input, chat.lastSeq, expiresAt, {
-      ...author,
-      createdAt: new Date(author.createdAt),
-      lastSeenAt: author.lastSeenAt === null ? null : new Date(author.lastSeenAt),
-    });
+    return message(id, input, chat.lastSeq, expiresAt, userOf(readAuthor.get(input.authorId)!));
   });
   const attempt = (id: string, input: NewMessage): Outcome => {
     try {

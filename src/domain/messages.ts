@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { Db } from '../db/client.ts';
-import type { MessageRef, EventBus } from '../events.ts';
 import { appendMessage } from '../db/append-message.ts';
+import { sqliteConnection, type Db } from '../db/client.ts';
+import { readPageSqlite } from '../db/history-page.ts';
+import type { MessageRef, EventBus } from '../events.ts';
 import { AppError, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { openDirectChat, requireMember } from './chats.ts';
@@ -40,11 +41,17 @@ export interface Retention {
  * never shown even before the sweeper deletes them.
  */
 export function visibleMessages(retention: Retention, now = new Date()): Prisma.MessageWhereInput {
-  const seconds = retention.messageRetentionSeconds;
+  const createdAfter = retainedSince(retention, now);
   return {
     OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
-    ...(seconds === null ? {} : { createdAt: { gt: new Date(now.getTime() - seconds * 1000) } }),
+    ...(createdAfter === null ? {} : { createdAt: { gt: createdAfter } }),
   };
+}
+
+/** The global retention's limit at `now`: older messages are not served (null: no limit). */
+function retainedSince(retention: Retention, now: Date): Date | null {
+  const seconds = retention.messageRetentionSeconds;
+  return seconds === null ? null : new Date(now.getTime() - seconds * 1000);
 }
 
 const refOf = (message: Message): MessageRef => ({ chatId: message.chatId, messageId: message.id, seq: message.seq });
@@ -121,6 +128,17 @@ export async function deleteMessage(db: Db, bus: EventBus, retention: Retention,
   return ref;
 }
 
+/** A Prisma selection of a Message that needs nothing beyond its scalars and its author. */
+export type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect };
+
+/**
+ * Whether `query` (a Pothos selection) asks for at most the author beside
+ * the scalars: what a client usually shows, and what the plain-SQL paths
+ * (appendMessage, readPageSqlite) return without a second read.
+ */
+export const includesAtMostAuthor = (query: MessageQuery) =>
+  !('select' in query) && Object.entries(query.include ?? {}).every(([key, value]) => key === 'author' && value === true);
+
 /**
  * One page of a chat's history for one of its members, oldest first by seq;
  * NOT_FOUND for anyone else. `query` is the Prisma selection for the
@@ -132,22 +150,27 @@ export async function readHistory(
   userId: string,
   chatId: string,
   page: Page<number>,
-  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
+  query: MessageQuery,
 ) {
   const forward = page.direction === 'forward';
-  const rows = (await db.message.findMany({
-    ...query,
-    where: {
-      chatId,
-      // Membership is part of the page query: a page with messages proves it,
-      // so only an empty page costs a separate check.
-      chat: { members: { some: { userId } } },
-      ...visibleMessages(retention),
-      ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
-    },
-    orderBy: { seq: forward ? 'asc' : 'desc' },
-    take: page.size + 1,
-  })) as Message[];
+  const sqlite = sqliteConnection(db);
+  const now = new Date();
+  const rows =
+    sqlite && includesAtMostAuthor(query)
+      ? readPageSqlite(sqlite, { chatId, userId, page, now, createdAfter: retainedSince(retention, now) })
+      : ((await db.message.findMany({
+          ...query,
+          where: {
+            chatId,
+            // Membership is part of the page query: a page with messages proves it,
+            // so only an empty page costs a separate check.
+            chat: { members: { some: { userId } } },
+            ...visibleMessages(retention, now),
+            ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
+          },
+          orderBy: { seq: forward ? 'asc' : 'desc' },
+          take: page.size + 1,
+        })) as Message[]);
   if (rows.length === 0) await requireMember(db, chatId, userId);
   return rows;
 }

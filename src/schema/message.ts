@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { viewerOf, type Context } from '../context.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
-import { deleteMessage, editMessage, readHistory, sendMessage } from '../domain/messages.ts';
+import { deleteMessage, editMessage, includesAtMostAuthor, readHistory, sendMessage } from '../domain/messages.ts';
 import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
 import { badInput } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
@@ -124,8 +124,7 @@ builder.mutationFields((t) => ({
       // The new message comes with its author (see appendMessage), which is
       // all a client usually selects beyond its scalars: then there is nothing
       // to read. A selection that needs more is read as Pothos planned it.
-      const authorAtMost = !('select' in query) && Object.entries(query.include ?? {}).every(([k, v]) => k === 'author' && v === true);
-      return authorAtMost ? message : ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id: message.id } });
+      return includesAtMostAuthor(query) ? message : ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id: message.id } });
     },
   }),
   editMessage: t.withAuth({ loggedIn: true }).field({
