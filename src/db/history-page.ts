@@ -66,6 +66,24 @@ export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): (Mes
     limit: page.size + 1,
   });
   sqlite.onStatement();
+  // A page usually has few authors: each is built once and shared by its messages.
+  const authors = new Map<string, User>();
+  const authorOf = (row: Row) => {
+    let author = authors.get(row.authorId);
+    if (!author) {
+      author = userOf({
+        id: row.author_id,
+        username: row.author_username,
+        usernameKey: row.author_usernameKey,
+        email: row.author_email,
+        passwordHash: row.author_passwordHash,
+        createdAt: row.author_createdAt,
+        lastSeenAt: row.author_lastSeenAt,
+      });
+      authors.set(row.authorId, author);
+    }
+    return author;
+  };
   return rows.map((row) => ({
     id: row.id,
     chatId: row.chatId,
@@ -76,14 +94,6 @@ export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): (Mes
     createdAt: new Date(row.createdAt),
     editedAt: optionalDateOf(row.editedAt),
     expiresAt: optionalDateOf(row.expiresAt),
-    author: userOf({
-      id: row.author_id,
-      username: row.author_username,
-      usernameKey: row.author_usernameKey,
-      email: row.author_email,
-      passwordHash: row.author_passwordHash,
-      createdAt: row.author_createdAt,
-      lastSeenAt: row.author_lastSeenAt,
-    }),
+    author: authorOf(row),
   }));
 }
