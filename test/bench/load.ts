@@ -6,6 +6,7 @@
  * Every command reports this process's own CPU use, so a saturated client is
  * never mistaken for a slow server.
  */
+import http from 'node:http';
 import autocannon from 'autocannon';
 import { createClient, type Client } from 'graphql-ws';
 import * as hdr from 'hdr-histogram-js';
@@ -356,17 +357,31 @@ async function history(args: HistoryArgs) {
     accept: 'application/graphql-response+json',
     authorization: `Bearer ${args.token}`,
   };
+  // node:http on one kept-alive connection rather than fetch: fetch's own
+  // garbage gave this process GC pauses of several milliseconds, which
+  // landed in the very latencies being measured.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = http.request(args.url, { method: 'POST', headers, agent }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+      request.end(body);
+    });
   const page = async () => {
     const before = 51 + Math.floor(Math.random() * (args.lastSeq - 50 + 1));
     const started = performance.now();
-    const response = await fetch(args.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query: HISTORY_PAGE, variables: { chatId: args.chatId, before: encodeCursor(before) } }),
-    });
-    const body = (await response.json()) as { data?: { messages?: { edges: unknown[] } }; errors?: unknown };
+    const response = await post(
+      JSON.stringify({ query: HISTORY_PAGE, variables: { chatId: args.chatId, before: encodeCursor(before) } }),
+    );
     const ms = performance.now() - started;
-    return { ms, ok: response.ok && !body.errors && body.data?.messages?.edges.length === 50 };
+    const body = JSON.parse(response.text) as { data?: { messages?: { edges: unknown[] } }; errors?: unknown };
+    return { ms, ok: response.status === 200 && !body.errors && body.data?.messages?.edges.length === 50 };
   };
   for (let i = 0; i < args.warmup; i += 1) await page();
   const times: number[] = [];
