@@ -58,7 +58,7 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
  * Writes `next` messages of operation `id`. Nothing waits for a slow reader:
  * ws buffers what the socket has not taken, and a client that stops reading
  * stops answering graphql-ws's keep-alive pings too, so it is disconnected
- * within one keep-alive interval, which bounds what it can hold.
+ * within two keep-alive intervals (WS_KEEPALIVE_SECONDS), which bounds what it holds.
  */
 function resultWriter(socket: WebSocket, id: string): ResultWriter {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
