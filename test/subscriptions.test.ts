@@ -230,6 +230,28 @@ describe('shared execution', () => {
   });
 });
 
+describe('event errors', () => {
+  it('delivers an event whose execution fails as a result with the contract error code, and keeps the subscription', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const probe = messageProbe(server, alice, chat.id);
+    // A page size over the maximum fails in every event's execution.
+    const query = /* GraphQL */ `
+      subscription($chatId: ID) { messageAdded(chatId: $chatId) { text chat { messages(first: 1000) { edges { cursor } } } } }
+    `;
+    const sub = live((await connect(server, bob)).client, query, { chatId: chat.id });
+    await prime([sub], probe.poke);
+    const before = sub.results.length;
+
+    await send(server, alice, chat.id, 'one');
+    await send(server, alice, chat.id, 'two');
+    await sub.until(() => sub.results.length >= before + 2);
+    const failed = sub.results.slice(before);
+    expect(failed.map((result) => errorCodes((result.errors ?? []) as never))).toEqual([['BAD_USER_INPUT'], ['BAD_USER_INPUT']]);
+    expect(sub.ended).toBe(false);
+  });
+});
+
 describe('server-sent events', () => {
   /** The `data` of each server-sent event of a streaming response, parsed, as it arrives. */
   async function* sseData(response: Response) {
