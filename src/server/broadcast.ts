@@ -61,7 +61,7 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
   const groups = new Map<string, Group>();
 
   const masked = (result: ExecutionResult): ExecutionResult =>
-    result.errors ? { ...result, errors: result.errors.map(maskError) } : result;
+    result.errors ? { ...result, errors: result.errors.map((error) => maskError(error)) } : result;
 
   const send = async (group: Group, delivery: Delivery, loading: Promise<unknown>) => {
     let result: ExecutionResult;

@@ -139,7 +139,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
           return fetchAPI.Response.json({ status, database, redis }, { status: database === 'up' ? 200 : 503 });
         },
       }),
-      useSharedSubscriptionExecution((error) => maskError(error)),
+      useSharedSubscriptionExecution(maskError),
       useMetricsEndpoint(metrics),
       useOperationLog(logger),
     ],
