@@ -1,8 +1,8 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.ts';
 import type { EventBus, Events, MessageRef } from '../events.ts';
-import type { Message, Prisma } from '../generated/prisma/client.ts';
-import { visibleMessages, type Retention } from './messages.ts';
+import type { Message } from '../generated/prisma/client.ts';
+import { visibleMessages, type MessageQuery, type Retention } from './messages.ts';
 
 /** Replayed messages are read from the database this many at a time. */
 const REPLAY_PAGE = 100;
@@ -167,7 +167,7 @@ const selected = new WeakMap<Message, Map<string, Promise<Message | null>>>();
 export function withSelection(
   { db }: FeedDeps,
   message: Message,
-  query: { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect },
+  query: MessageQuery,
 ): Promise<Message | null> {
   let byQuery = selected.get(message);
   if (!byQuery) selected.set(message, (byQuery = new Map()));

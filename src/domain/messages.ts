@@ -128,7 +128,7 @@ export async function deleteMessage(db: Db, bus: EventBus, retention: Retention,
   return ref;
 }
 
-/** A Prisma selection of a Message that needs nothing beyond its scalars and its author. */
+/** The Prisma selection of a Message that a GraphQL selection needs (Pothos's queryFromInfo). */
 export type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.MessageSelect };
 
 /**
