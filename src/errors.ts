@@ -47,3 +47,7 @@ export function isUniqueViolation(error: unknown): boolean {
   const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
   return code === 'P2002' || (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation');
 }
+
+/** Prisma's "record to update or delete does not exist" (P2025): the row went away meanwhile. */
+export const isRecordGone = (error: unknown) =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';

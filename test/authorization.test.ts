@@ -57,6 +57,12 @@ interface Fixture {
 
 const name = (user: SignedUp) => user.user.username;
 
+const MESSAGES_WITH_CHAT = /* GraphQL */ `
+  query MessagesWithChat($chatId: ID!) {
+    messages(chatId: $chatId) { edges { node { id seq text chat { id } author { username } } } }
+  }
+`;
+
 const SNAPSHOT = /* GraphQL */ `
   query Snapshot($id: ID!) {
     chat(id: $id) {
@@ -144,6 +150,11 @@ const targetOf = (fixture: Fixture, role: Role): Target => ({
 const operations: Record<string, { field: string; run(target: Target, token: string | null): Promise<GraphQLResponse> }> = {
   chat: { field: 'chat', run: (t, token) => server.gql(CHAT, { id: t.chatId }, token) },
   messages: { field: 'messages', run: (t, token) => server.gql(MESSAGES, { chatId: t.chatId }, token) },
+  // Selecting beyond the author takes history through Prisma rather than the plain-SQL page.
+  messagesWithChat: {
+    field: 'messages',
+    run: (t, token) => server.gql(MESSAGES_WITH_CHAT, { chatId: t.chatId }, token),
+  },
   sendMessage: {
     field: 'sendMessage',
     run: (t, token) => server.gql(SEND, { input: { chatId: t.chatId, text: 'intruder' } }, token),
@@ -180,6 +191,7 @@ const BAD = 'BAD_USER_INPUT' as const;
 const groupMatrix: Record<string, Record<Role, Expected>> = {
   chat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
   messages: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  messagesWithChat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
   sendMessage: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
   editMessage: { owner: FB, author: 'ok', other: FB, outsider: NF, removed: NF, anonymous: UA },
   deleteMessage: { owner: 'ok', author: 'ok', other: FB, outsider: NF, removed: NF, anonymous: UA },
@@ -195,6 +207,7 @@ const groupMatrix: Record<string, Record<Role, Expected>> = {
 const directMatrix: Record<string, Partial<Record<Role, Expected>>> = {
   chat: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
   messages: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  messagesWithChat: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
   sendMessage: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
   editMessage: { author: 'ok', other: FB, outsider: NF, anonymous: UA },
   deleteMessage: { author: 'ok', other: FB, outsider: NF, anonymous: UA },
@@ -425,7 +438,7 @@ describe('public group', () => {
       expect.objectContaining({ id: f.chatId, kind: 'GROUP', name: 'Matrix', isPublic: true, myRole: null }),
     );
 
-    for (const operation of ['messages', 'sendMessage', 'editMessage', 'deleteMessage', 'markChatRead', 'leaveChat', 'setChatMessageTtl']) {
+    for (const operation of ['messages', 'messagesWithChat', 'sendMessage', 'editMessage', 'deleteMessage', 'markChatRead', 'leaveChat', 'setChatMessageTtl']) {
       await expectDenied(f, operation, 'outsider', 'NOT_FOUND');
     }
     const nested = await server.gql(
@@ -444,5 +457,96 @@ describe('public group', () => {
     const rejoined = sortMembers(ok(await server.gql(JOIN, { chatId: f.chatId }, f.users.removed.token), 'joinChat'));
     expect(rejoined.myRole).toBe('MEMBER');
     expect((await messagesOf(f.users.removed, f.chatId)).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('public group: what outsiders see', () => {
+  const OUTSIDER_VIEW = /* GraphQL */ `
+    fragment OutsiderView on Chat {
+      name
+      lastMessage { text author { username } }
+      members { user { username } lastReadSeq }
+    }
+  `;
+
+  it('chat(id) and publicChats show outsiders no last message and no read positions', async () => {
+    const f = await groupFixture(true);
+    await server.gql(MARK_READ, { chatId: f.chatId }, f.users.other.token);
+    const expected = {
+      name: 'Matrix',
+      lastMessage: null,
+      members: members([name(f.users.owner), 'OWNER', 0], [name(f.users.author), 'MEMBER', 0], [name(f.users.other), 'MEMBER', 0])
+        .map(({ user, lastReadSeq }) => ({ user, lastReadSeq })),
+    };
+    const byId = ok(
+      await server.gql(`query($id: ID!) { chat(id: $id) { ...OutsiderView } } ${OUTSIDER_VIEW}`, { id: f.chatId }, f.users.outsider.token),
+      'chat',
+    );
+    expect(sortMembers(byId)).toEqual(expected);
+    const listed = ok(
+      await server.gql(`query { publicChats(search: "Matrix", first: 100) { edges { node { id ...OutsiderView } } } } ${OUTSIDER_VIEW}`, {}, f.users.outsider.token),
+      'publicChats',
+    );
+    const node = listed.edges.find((edge: any) => edge.node.id === f.chatId).node;
+    expect(sortMembers({ ...node, id: undefined })).toEqual({ ...expected, id: undefined });
+  });
+
+  it("members see the last message and everyone's read positions", async () => {
+    const f = await groupFixture(true);
+    await server.gql(MARK_READ, { chatId: f.chatId }, f.users.other.token);
+    const chat = ok(
+      await server.gql(`query($id: ID!) { chat(id: $id) { ...OutsiderView } } ${OUTSIDER_VIEW}`, { id: f.chatId }, f.users.author.token),
+      'chat',
+    );
+    expect(sortMembers(chat)).toEqual({
+      name: 'Matrix',
+      lastMessage: { text: 'by removed', author: { username: name(f.users.removed) } },
+      members: members([name(f.users.owner), 'OWNER', 2], [name(f.users.author), 'MEMBER', 1], [name(f.users.other), 'MEMBER', 3])
+        .map(({ user, lastReadSeq }) => ({ user, lastReadSeq })),
+    });
+  });
+
+  it('memberCount counts members for members and outsiders alike', async () => {
+    const f = await groupFixture(true);
+    for (const viewer of [f.users.owner, f.users.outsider]) {
+      const chat = ok(await server.gql(`query($id: ID!) { chat(id: $id) { memberCount } }`, { id: f.chatId }, viewer.token), 'chat');
+      expect(chat).toEqual({ memberCount: 3 });
+    }
+  });
+});
+
+describe('node(id)', () => {
+  const NODE = /* GraphQL */ `query Node($id: ID!) { node(id: $id) { __typename id } }`;
+  type Target = 'Chat' | 'Message' | 'Session' | 'User';
+  const viewers = ['author', 'other', 'outsider', 'removed', 'anonymous'] as const;
+  /** Who sees what through node(id): the chat and a message of a private group, the author's session, the author. */
+  const visible: Record<(typeof viewers)[number], Target[]> = {
+    author: ['Chat', 'Message', 'Session', 'User'],
+    other: ['Chat', 'Message', 'User'],
+    outsider: ['User'],
+    removed: ['User'],
+    anonymous: [],
+  };
+
+  it.each(viewers)('as %s shows exactly what the typed queries show, and null for the rest', async (viewer) => {
+    const f = await groupFixture();
+    const ids: Record<Target, string> = {
+      Chat: f.chatId,
+      Message: f.messageIdFor('author'),
+      Session: f.users.author.session.id,
+      User: f.users.author.user.id,
+    };
+    const token = viewer === 'anonymous' ? null : f.users[viewer].token;
+    const seen: Record<string, unknown> = {};
+    for (const [type, id] of Object.entries(ids)) {
+      const result = await server.gql(NODE, { id }, token);
+      expect(result.errors).toBeUndefined();
+      seen[type] = result.data.node;
+    }
+    expect(seen).toEqual(
+      Object.fromEntries(
+        Object.entries(ids).map(([type, id]) => [type, visible[viewer].includes(type as Target) ? { __typename: type, id } : null]),
+      ),
+    );
   });
 });

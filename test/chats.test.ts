@@ -459,6 +459,18 @@ describe('publicChats', () => {
     });
   });
 
+  it('matches names by prefix code point by code point, and lists them in code point order', async () => {
+    const [owner] = await newUsers(server, 'owner');
+    const p = uniqueName('Pz').toLowerCase();
+    // A character outside the BMP right after the prefix, one inside the name,
+    // and names that only a locale-aware collation would take for matches.
+    for (const groupName of [`${p}party🎉`, `${p}part-y`, `${p}party`, `${p}party𝄞s`, `${p}partz`, `${p}Party ii`]) {
+      await createGroup(server, owner, { name: groupName, isPublic: true });
+    }
+    const page = ok(await server.gql(PUBLIC_CHATS, { search: `${p}party` }, searcher.token), 'publicChats');
+    expect(page.edges.map((edge: any) => edge.node.name)).toEqual([`${p}party`, `${p}Party ii`, `${p}party𝄞s`, `${p}party🎉`]);
+  });
+
   it.each([0, -1, 101])('refuses a page size of %i with BAD_USER_INPUT', async (first) => {
     const result = await server.gql(PUBLIC_CHATS, { search: prefix, first }, searcher.token);
     expect(codes(result)).toEqual(['BAD_USER_INPUT']);

@@ -15,6 +15,7 @@ import {
   ok,
   send,
   sendMany,
+  sleep,
   texts,
 } from './helpers/chats.ts';
 import { openDatabase } from '../src/db/client.ts';
@@ -291,6 +292,35 @@ describe('deleteMessage', () => {
       expect(codes(await server.gql(DELETE, { id }, alice.token))).toEqual(['BAD_USER_INPUT']);
     }
   });
+
+  it('answers concurrent deletes of one message with one success and NOT_FOUND for the others', async () => {
+    const [alice] = await newUsers(server, 'alice');
+    const chat = await group(alice);
+    const message = await send(server, alice, chat.id, 'deleted five times at once');
+    const results = await Promise.all(Array.from({ length: 5 }, () => server.gql(DELETE, { id: message.id }, alice.token)));
+    expect(results.map((result) => codes(result)?.[0] ?? 'deleted').sort()).toEqual([
+      'NOT_FOUND',
+      'NOT_FOUND',
+      'NOT_FOUND',
+      'NOT_FOUND',
+      'deleted',
+    ]);
+  });
+
+  it('answers an edit racing a delete of its message with NOT_FOUND or the edit, never an internal error', async () => {
+    const [alice] = await newUsers(server, 'alice');
+    const chat = await group(alice);
+    for (let round = 0; round < 15; round += 1) {
+      const message = await send(server, alice, chat.id, `round ${round}`);
+      const [edited, deleted] = await Promise.all([
+        server.gql(EDIT, { input: { id: message.id, text: 'edited' } }, alice.token),
+        server.gql(DELETE, { id: message.id }, alice.token),
+      ]);
+      expect(codes(deleted)).toBeUndefined();
+      expect([undefined, 'NOT_FOUND']).toContainEqual(codes(edited)?.[0]);
+      expect(edited.errors?.length ?? 0).toBeLessThanOrEqual(1);
+    }
+  });
 });
 
 describe('history', () => {
@@ -470,6 +500,67 @@ describe('history', () => {
       before = page.pageInfo.startCursor;
     }
     expect(backward.reverse().flat()).toEqual([1, 2, 5, 6]);
+  });
+});
+
+describe('history read paths', () => {
+  const PAGE_FIELDS = /* GraphQL */ `
+    edges { cursor node { id seq text clientId isEdited editedAt createdAt author { id username } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  `;
+  // At most the author: on SQLite, one prepared statement (src/db/history-page.ts).
+  const NARROW = /* GraphQL */ `
+    query Narrow($chatId: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      messages(chatId: $chatId, first: $first, after: $after, last: $last, before: $before) { ${PAGE_FIELDS} }
+    }
+  `;
+  // The chat too: through Prisma on every provider.
+  const WIDE = /* GraphQL */ `
+    query Wide($chatId: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+      messages(chatId: $chatId, first: $first, after: $after, last: $last, before: $before) {
+        ${PAGE_FIELDS}
+        edges { node { chat { id } } }
+      }
+    }
+  `;
+
+  it('give the same pages whichever path reads them, with deleted, edited and expired messages in the chat', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const sent = [];
+    for (let i = 1; i <= 24; i += 1) sent.push(await send(server, i % 3 ? alice : bob, chat.id, `m${i}`, i % 4 ? undefined : `key-${i}`));
+    // Deleted by alice, the group's owner: seqs 3, 12 and 18.
+    for (const i of [2, 11, 17]) ok(await server.gql(DELETE, { id: sent[i]!.id }, alice.token), 'deleteMessage');
+    ok(await server.gql(EDIT, { input: { id: sent[5]!.id, text: 'm6, edited' } }, bob.token), 'editMessage');
+    ok(await server.gql(`mutation($id: ID!) { setChatMessageTtl(chatId: $id, seconds: 1) { id } }`, { id: chat.id }, alice.token), 'setChatMessageTtl');
+    for (let i = 25; i <= 27; i += 1) await send(server, alice, chat.id, `expiring ${i}`);
+    ok(await server.gql(`mutation($id: ID!) { setChatMessageTtl(chatId: $id, seconds: null) { id } }`, { id: chat.id }, alice.token), 'setChatMessageTtl');
+    await send(server, bob, chat.id, 'm28');
+    await sleep(1_100);
+
+    const first = ok(await server.gql(NARROW, { chatId: chat.id, first: 5 }, bob.token), 'messages');
+    const last = ok(await server.gql(NARROW, { chatId: chat.id, last: 5 }, bob.token), 'messages');
+    const pages = [
+      {},
+      { first: 5 },
+      { first: 7, after: first.pageInfo.endCursor },
+      { first: 100, after: first.pageInfo.startCursor },
+      { last: 5 },
+      { last: 4, before: last.pageInfo.startCursor },
+      { last: 100, before: last.pageInfo.endCursor },
+    ];
+    for (const args of pages) {
+      for (const viewer of [alice, bob]) {
+        const narrow = ok(await server.gql(NARROW, { chatId: chat.id, ...args }, viewer.token), 'messages');
+        const wide = ok(await server.gql(WIDE, { chatId: chat.id, ...args }, viewer.token), 'messages');
+        expect(wide.edges.map((edge: any) => edge.node.chat)).toEqual(wide.edges.map(() => ({ id: chat.id })));
+        for (const edge of wide.edges) delete edge.node.chat;
+        expect(wide).toEqual(narrow);
+      }
+    }
+    const all = ok(await server.gql(NARROW, { chatId: chat.id, first: 100 }, bob.token), 'messages');
+    expect(seqsOf(all)).toEqual([...range(1, 24).filter((seq) => ![3, 12, 18].includes(seq)), 28]);
+    expect(all.edges.find((edge: any) => edge.node.seq === 6).node).toMatchObject({ text: 'm6, edited', isEdited: true });
   });
 });
 

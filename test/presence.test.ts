@@ -69,9 +69,9 @@ async function untilOnline(viewer: SignedUp, user: SignedUp, online: boolean, ms
  * A userStatus subscription of `viewer`, made live with `primer`'s
  * connections (which must be visible to it); the primer's events are left out.
  */
-async function watchStatus(viewer: SignedUp, primer: SignedUp, userIds?: string[]): Promise<Live> {
+async function watchStatus(viewer: SignedUp, primer: SignedUp, userIds?: string[], query = USER_STATUS): Promise<Live> {
   const client = (await connect(server, viewer)).client;
-  const sub = live(client, USER_STATUS, userIds ? { userIds: [...userIds, primer.user.id] } : {}, {
+  const sub = live(client, query, userIds ? { userIds: [...userIds, primer.user.id] } : {}, {
     ignore: (event) => event.user.id === primer.user.id,
   });
   await prime([sub], async () => {
@@ -144,6 +144,26 @@ describe('online and lastSeenAt', () => {
     expect(await presenceOf(bob, alice)).toEqual({ online: false, lastSeenAt: offline.lastSeenAt });
     await sleep(QUIET_MS);
     expect(watch.fresh).toEqual([]);
+  });
+});
+
+describe('userStatus events', () => {
+  it("carry the lastSeenAt already recorded: the event's user.lastSeenAt equals its own lastSeenAt", async () => {
+    const [alice, bob, primer] = await newUsers(server, 'alice', 'bob', 'primer');
+    await createGroup(server, bob, { name: 'Recorded', members: [name(alice), name(primer)] });
+    const query = /* GraphQL */ `
+      subscription Recorded($userIds: [ID!]) { userStatus(userIds: $userIds) { user { id lastSeenAt } online lastSeenAt } }
+    `;
+    const watch = await watchStatus(bob, primer, [alice.user.id], query);
+    for (let round = 0; round < 2; round += 1) {
+      const socket = await connect(server, alice);
+      const online = await watch.next();
+      expect(online).toEqual({ user: { id: alice.user.id, lastSeenAt: round === 0 ? null : ISO }, online: true, lastSeenAt: null });
+      await socket.client.dispose();
+      const offline = await watch.next();
+      expect(offline).toEqual({ user: { id: alice.user.id, lastSeenAt: ISO }, online: false, lastSeenAt: ISO });
+      expect(offline.user.lastSeenAt).toBe(offline.lastSeenAt);
+    }
   });
 });
 

@@ -206,6 +206,31 @@ describe('shared execution', () => {
     expect(await forBob!.next()).toEqual({ text: 'hi bob', clientId: null, chat: { name: name(alice), kind: 'DIRECT' } });
   });
 
+  it('shows the author\'s email only to the author, even for one shared operation', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const probe = messageProbe(server, alice, chat.id);
+    const query = /* GraphQL */ `
+      subscription WithEmail($chatId: ID) { messageAdded(chatId: $chatId) { text author { username email } } }
+    `;
+    const [forAlice, forBob] = await Promise.all(
+      [alice, bob].map(async (user) => live((await connect(server, user)).client, query, { chatId: chat.id }, probe)),
+    );
+    await prime([forAlice!, forBob!], probe.poke);
+
+    await send(server, alice, chat.id, 'from alice');
+    await send(server, bob, chat.id, 'from bob');
+    const author = (user: SignedUp, email: string | null) => ({ username: name(user), email });
+    expect(await forAlice!.take(2)).toEqual([
+      { text: 'from alice', author: author(alice, alice.user.email) },
+      { text: 'from bob', author: author(bob, null) },
+    ]);
+    expect(await forBob!.take(2)).toEqual([
+      { text: 'from alice', author: author(alice, null) },
+      { text: 'from bob', author: author(bob, bob.user.email) },
+    ]);
+  });
+
   it("gives subscribers of one shared operation only their own chats' messages, and one unsubscribing ends only its own", async () => {
     const [ann, ben, cat] = await newUsers(server, 'ann', 'ben', 'cat');
     const shared = await group(ann, ben);
@@ -429,6 +454,23 @@ describe('messageEdited and messageDeleted', () => {
     for (const sub of subs) expect(await sub.next()).toEqual({ id: doomed.id, chatId: chat.id, seq: doomed.seq });
     await sleep(QUIET_MS);
     for (const sub of subs) expect(sub.fresh).toEqual([]);
+  });
+
+  it('announces a message deleted by several concurrent deletes once', async () => {
+    const [owner, member] = await newUsers(server, 'owner', 'member');
+    const chat = await group(owner, member);
+    const probe = messageProbe(server, owner, chat.id);
+    const deleted = live((await connect(server, member)).client, MESSAGE_DELETED, { chatId: chat.id }, probe);
+    await prime([deleted], probe.poke);
+
+    const message = await send(server, owner, chat.id, 'deleted six times at once');
+    await Promise.all(Array.from({ length: 6 }, () => server.gql(DELETE, { id: message.id }, owner.token)));
+    const later = await send(server, owner, chat.id, 'later');
+    await remove(owner, later.id);
+    expect(await deleted.take(2)).toEqual([
+      { id: message.id, chatId: chat.id, seq: message.seq },
+      { id: later.id, chatId: chat.id, seq: later.seq },
+    ]);
   });
 
   it('retention deletions arrive as messageDeleted', async () => {

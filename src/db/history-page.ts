@@ -7,7 +7,7 @@
  * cost. The rules stay in readHistory (src/domain/messages.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Message, User } from '../generated/prisma/client.ts';
+import type { ChatRole, Message, User } from '../generated/prisma/client.ts';
 import type { Page } from '../domain/paging.ts';
 import type { SqliteConnection } from './client.ts';
 import { optionalDateOf, sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
@@ -23,16 +23,17 @@ export interface PageQuery {
   now: Date;
 }
 
-type Row = SqliteRow<Message> & { [K in keyof User as `author_${K}`]: SqliteRow<User>[K] };
+type Row = SqliteRow<Message> & { [K in keyof User as `author_${K}`]: SqliteRow<User>[K] } & { viewerRole: ChatRole };
 
 // The same visibility rule as visibleMessages (src/domain/messages.ts): not
 // past the message's expiry, not older than the global retention.
 const pageSql = (direction: 'forward' | 'backward') => `
   SELECT m."id", m."chatId", m."authorId", m."text", m."seq", m."clientId", m."createdAt", m."editedAt", m."expiresAt",
-         ${userColumns('u', 'author_')}
-  FROM "Message" m JOIN "User" u ON u."id" = m."authorId"
+         ${userColumns('u', 'author_')}, viewer."role" AS "viewerRole"
+  FROM "Message" m
+  JOIN "User" u ON u."id" = m."authorId"
+  JOIN "ChatMember" viewer ON viewer."chatId" = m."chatId" AND viewer."userId" = @userId
   WHERE m."chatId" = @chatId
-    AND EXISTS (SELECT 1 FROM "ChatMember" WHERE "chatId" = @chatId AND "userId" = @userId)
     AND m."seq" ${direction === 'forward' ? '>' : '<'} @from
     AND (m."expiresAt" IS NULL OR m."expiresAt" > @now)
     AND (@createdAfter IS NULL OR m."createdAt" > @createdAfter)
@@ -52,8 +53,11 @@ function statements(database: BetterSqlite3.Database) {
   return both;
 }
 
-/** Up to page.size + 1 messages in reading order (see toConnection), each with its author. */
-export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): (Message & { author: User })[] {
+/**
+ * Up to page.size + 1 messages in reading order (see toConnection), each with
+ * its author, and the reader's role in the chat; no rows for a non-member.
+ */
+export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): { rows: (Message & { author: User })[]; role: ChatRole | null } {
   const { page } = query;
   // Without a cursor the bound is the whole chat.
   const from = page.from ?? (page.direction === 'forward' ? 0 : Number.MAX_SAFE_INTEGER);
@@ -84,7 +88,7 @@ export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): (Mes
     }
     return author;
   };
-  return rows.map((row) => ({
+  const messages = rows.map((row) => ({
     id: row.id,
     chatId: row.chatId,
     authorId: row.authorId,
@@ -96,4 +100,5 @@ export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): (Mes
     expiresAt: optionalDateOf(row.expiresAt),
     author: authorOf(row),
   }));
+  return { rows: messages, role: rows[0]?.viewerRole ?? null };
 }

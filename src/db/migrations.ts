@@ -80,7 +80,7 @@ export async function applyMigrations(opts: { provider: Provider; url: string })
     await mkdir(path.dirname(file), { recursive: true });
     factory = new PrismaBetterSqlite3({ url: file });
   } else {
-    factory = new PrismaPg({ connectionString: opts.url });
+    factory = wholeScripts(new PrismaPg({ connectionString: opts.url }));
   }
   const migrationsList = await readMigrations(opts.provider);
   const { appliedMigrationNames } = await withEngine(factory, (engine) =>
@@ -201,6 +201,29 @@ function runningScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
     }
   };
   return adapter;
+}
+
+/**
+ * PrismaPg runs a migration script by splitting it at every ";", which cuts
+ * a function body apart (the plpgsql of a trigger). Postgres takes a whole
+ * script as one simple query, run as one transaction, as `prisma migrate
+ * deploy` runs it. The adapter's pool is its `client` (not typed, but the
+ * same in every 7.x adapter).
+ */
+function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+  const runWhole = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const pool = (adapter as unknown as { client: { query(sql: string): Promise<unknown> } }).client;
+    adapter.executeScript = async (script) => {
+      await pool.query(script);
+    };
+    return adapter;
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => runWhole(await factory.connect()),
+    connectToShadowDb: async () => runWhole(await factory.connectToShadowDb()),
+  };
 }
 
 function datamodelTarget(file: string, content: string): DiffTarget {

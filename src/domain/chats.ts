@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { EventBus } from '../events.ts';
 import { AppError, badInput, isUniqueViolation, notFound, parseInput } from '../errors.ts';
 import type { ChatMember } from '../generated/prisma/client.ts';
+import { may } from './access.ts';
 import { usernameKey } from './accounts.ts';
 
 /** A message TTL longer than a year is almost certainly a unit mistake. */
@@ -27,25 +28,27 @@ const chatNotFound = () => notFound('Chat');
  */
 export async function requireMember(db: Db, chatId: string, userId: string, what = 'Chat'): Promise<ChatMember> {
   const membership = await db.chatMember.findUnique({ where: { chatId_userId: { chatId, userId } } });
-  if (!membership) throw notFound(what);
+  if (!membership || !may.takePart(membership.role)) throw notFound(what);
   return membership;
 }
 
 /** Like requireMember, with the chat itself: one read for rules that depend on both. */
-async function requireMembershipWithChat(db: Db, chatId: string, userId: string) {
+export async function requireMembershipWithChat(db: Db, chatId: string, userId: string, what = 'Chat') {
   const membership = await db.chatMember.findUnique({
     where: { chatId_userId: { chatId, userId } },
     include: { chat: true },
   });
-  if (!membership) throw chatNotFound();
+  if (!membership || !may.takePart(membership.role)) throw notFound(what);
   return membership;
 }
 
-/** Like requireMember, and the chat must be a group the caller owns (FORBIDDEN otherwise). */
+/** Like requireMember, and the chat must be a group the caller may manage (FORBIDDEN otherwise). */
 async function requireGroupOwner(db: Db, chatId: string, userId: string) {
   const membership = await requireMembershipWithChat(db, chatId, userId);
   if (membership.chat.kind !== 'GROUP') throw badInput('Direct chats have exactly their two members.');
-  if (membership.role !== 'OWNER') throw new AppError('FORBIDDEN', 'Only an owner of the group can do that.');
+  if (!may.manageMembers(membership.chat, membership.role)) {
+    throw new AppError('FORBIDDEN', 'Only an owner of the group can do that.');
+  }
   return membership;
 }
 
@@ -107,7 +110,7 @@ export async function createGroupChat(db: Db, bus: EventBus, userId: string, inp
 export async function joinChat(db: Db, bus: EventBus, userId: string, chatId: string) {
   const chat = await db.chat.findUnique({ where: { id: chatId } });
   const isMember = chat ? (await db.chatMember.count({ where: { chatId, userId } })) > 0 : false;
-  if (!chat || (!isMember && !(chat.kind === 'GROUP' && chat.isPublic))) throw chatNotFound();
+  if (!chat || (!isMember && !may.join(chat))) throw chatNotFound();
   if (!isMember) {
     await db.chatMember.upsert({
       where: { chatId_userId: { chatId, userId } },
@@ -187,7 +190,7 @@ export async function removeChatMember(db: Db, bus: EventBus, userId: string, ch
 export async function setMessageTtl(db: Db, userId: string, chatId: string, seconds: number | null) {
   const ttl = parseInput(ttlSchema, seconds);
   const { chat, role } = await requireMembershipWithChat(db, chatId, userId);
-  if (chat.kind === 'GROUP' && role !== 'OWNER') {
+  if (!may.setMessageTtl(chat, role)) {
     throw new AppError('FORBIDDEN', 'Only an owner of the group can change its message TTL.');
   }
   return db.chat.update({ where: { id: chatId }, data: { messageTtlSeconds: ttl } });

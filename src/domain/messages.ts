@@ -3,9 +3,10 @@ import { appendMessage } from '../db/append-message.ts';
 import { sqliteConnection, type Db } from '../db/client.ts';
 import { readPageSqlite } from '../db/history-page.ts';
 import type { MessageRef, EventBus } from '../events.ts';
-import { AppError, notFound, parseInput } from '../errors.ts';
+import { AppError, isRecordGone, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
-import { openDirectChat, requireMember } from './chats.ts';
+import { may, type Role } from './access.ts';
+import { openDirectChat, requireMember, requireMembershipWithChat } from './chats.ts';
 import type { Page } from './paging.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
@@ -56,11 +57,23 @@ function retainedSince(retention: Retention, now: Date): Date | null {
 
 const refOf = (message: Message): MessageRef => ({ chatId: message.chatId, messageId: message.id, seq: message.seq });
 
-/** A message the caller may act on: in a chat they belong to, not expired. NOT_FOUND otherwise. */
+/**
+ * Whether `message` may be served at `now`: the same rule as
+ * visibleMessages, for a row already in hand.
+ */
+export function isServable(retention: Retention, message: Pick<Message, 'expiresAt' | 'createdAt'>, now = new Date()) {
+  const createdAfter = retainedSince(retention, now);
+  return (message.expiresAt === null || message.expiresAt > now) && (createdAfter === null || message.createdAt > createdAfter);
+}
+
+/**
+ * A message the caller may act on (in a chat they take part in, not
+ * expired), with their membership and the chat. NOT_FOUND otherwise.
+ */
 async function requireVisibleMessage(db: Db, retention: Retention, userId: string, messageId: string) {
   const message = await db.message.findFirst({ where: { id: messageId, ...visibleMessages(retention) } });
   if (!message) throw notFound('Message');
-  return { message, membership: await requireMember(db, message.chatId, userId, 'Message') };
+  return { message, membership: await requireMembershipWithChat(db, message.chatId, userId, 'Message') };
 }
 
 /** The earlier send with this clientId, if it is a retry of the same message; CONFLICT if it is not. */
@@ -97,18 +110,24 @@ export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: 
   }
 }
 
-/** The author changes a message's text. */
+/** The author changes a message's text; the edited row comes back with the relations `query` selects. */
 export async function editMessage(
   db: Db,
   bus: EventBus,
   retention: Retention,
   userId: string,
   input: { id: string; text: string },
+  query: MessageQuery = {},
 ) {
-  const { message } = await requireVisibleMessage(db, retention, userId, input.id);
-  if (message.authorId !== userId) throw new AppError('FORBIDDEN', 'Only the author can edit a message.');
+  const { message, membership } = await requireVisibleMessage(db, retention, userId, input.id);
+  if (!may.editMessage(userId, message, membership.role)) throw new AppError('FORBIDDEN', 'Only the author can edit a message.');
   const text = parseInput(z.object({ text: textSchema }), { text: input.text }).text;
-  const edited = await db.message.update({ where: { id: message.id }, data: { text, editedAt: new Date() } });
+  const edited = (await db.message
+    .update({ ...query, where: { id: message.id }, data: { text, editedAt: new Date() } })
+    .catch((error: unknown) => {
+      // Deleted (by its author elsewhere, an owner or the sweeper) since it was read.
+      throw isRecordGone(error) ? notFound('Message') : error;
+    })) as Message;
   bus.publish('message:edited', refOf(edited));
   return edited;
 }
@@ -116,13 +135,12 @@ export async function editMessage(
 /** The author, or an owner of the group, removes a message from history; its seq is never reused. */
 export async function deleteMessage(db: Db, bus: EventBus, retention: Retention, userId: string, messageId: string) {
   const { message, membership } = await requireVisibleMessage(db, retention, userId, messageId);
-  if (message.authorId !== userId) {
-    const chat = await db.chat.findUniqueOrThrow({ where: { id: message.chatId }, select: { kind: true } });
-    if (chat.kind !== 'GROUP' || membership.role !== 'OWNER') {
-      throw new AppError('FORBIDDEN', "Only the author or a group owner can delete a message.");
-    }
+  if (!may.deleteMessage(userId, message, membership.chat, membership.role)) {
+    throw new AppError('FORBIDDEN', 'Only the author or a group owner can delete a message.');
   }
-  await db.message.deleteMany({ where: { id: message.id } });
+  const { count } = await db.message.deleteMany({ where: { id: message.id } });
+  // A concurrent delete (or the sweeper) took it first, and announced it.
+  if (count === 0) throw notFound('Message');
   const ref = refOf(message);
   bus.publish('message:deleted', ref);
   return ref;
@@ -140,9 +158,10 @@ export const includesAtMostAuthor = (query: MessageQuery) =>
   !('select' in query) && Object.entries(query.include ?? {}).every(([key, value]) => key === 'author' && value === true);
 
 /**
- * One page of a chat's history for one of its members, oldest first by seq;
- * NOT_FOUND for anyone else. `query` is the Prisma selection for the
- * requested fields, so authors and chats load with the page whatever its size.
+ * One page of a chat's history for one of its members, oldest first by seq,
+ * with the reader's role; NOT_FOUND for anyone else. `query` is the Prisma
+ * selection for the requested fields, so authors and chats load with the page
+ * whatever its size.
  */
 export async function readHistory(
   db: Db,
@@ -151,26 +170,25 @@ export async function readHistory(
   chatId: string,
   page: Page<number>,
   query: MessageQuery,
-) {
-  const forward = page.direction === 'forward';
+): Promise<{ rows: Message[]; role: Role }> {
   const sqlite = sqliteConnection(db);
   const now = new Date();
-  const rows =
-    sqlite && includesAtMostAuthor(query)
-      ? readPageSqlite(sqlite, { chatId, userId, page, now, createdAfter: retainedSince(retention, now) })
-      : ((await db.message.findMany({
-          ...query,
-          where: {
-            chatId,
-            // Membership is part of the page query: a page with messages proves it,
-            // so only an empty page costs a separate check.
-            chat: { members: { some: { userId } } },
-            ...visibleMessages(retention, now),
-            ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
-          },
-          orderBy: { seq: forward ? 'asc' : 'desc' },
-          take: page.size + 1,
-        })) as Message[]);
-  if (rows.length === 0) await requireMember(db, chatId, userId);
-  return rows;
+  if (sqlite && includesAtMostAuthor(query)) {
+    // The reader's membership is part of the page's statement: only an empty page costs a separate check.
+    const read = readPageSqlite(sqlite, { chatId, userId, page, now, createdAfter: retainedSince(retention, now) });
+    return read.rows.length > 0 ? read : { rows: [], role: (await requireMember(db, chatId, userId)).role };
+  }
+  const { role } = await requireMember(db, chatId, userId);
+  const forward = page.direction === 'forward';
+  const rows = (await db.message.findMany({
+    ...query,
+    where: {
+      chatId,
+      ...visibleMessages(retention, now),
+      ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
+    },
+    orderBy: { seq: forward ? 'asc' : 'desc' },
+    take: page.size + 1,
+  })) as Message[];
+  return { rows, role };
 }

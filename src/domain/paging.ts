@@ -97,5 +97,23 @@ export function toConnection<T>(page: Page<unknown>, rows: T[], keyOf: (row: T) 
   };
 }
 
+/**
+ * The keys that start with `prefix`, as a range that an index serves:
+ * [prefix, the prefix with its last code point raised by one). Exact for keys
+ * compared by code point, which is how both providers compare them (SQLite's
+ * BINARY, Postgres' "C" collation on these columns, both UTF-8).
+ */
+export function prefixRange(prefix: string): { gte: string; lt?: string } {
+  const points = [...prefix];
+  const last = points.pop();
+  if (last === undefined) return { gte: prefix };
+  let next = last.codePointAt(0)! + 1;
+  // Surrogates are no characters: the code point after U+D7FF is U+E000.
+  if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
+  // Nothing follows U+10FFFF: then every key from the shorter prefix on matches.
+  if (next > 0x10ffff) return { ...prefixRange(points.join('')), gte: prefix };
+  return { gte: prefix, lt: points.join('') + String.fromCodePoint(next) };
+}
+
 export const isString = (value: unknown): value is string => typeof value === 'string';
 export const isInteger = (value: unknown): value is number => Number.isInteger(value);

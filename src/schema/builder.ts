@@ -2,12 +2,13 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { getNamedType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
-import { AppError } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
-import { canSeeNode } from './node-access.ts';
+import { canSeeNode } from './access.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -33,13 +34,25 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     nodesQueryOptions: false,
     nodeQueryOptions: {
-      resolve: async (_root, { id }, ctx, _info, resolveNode) => ((await canSeeNode(ctx, id)) ? resolveNode(id) : null),
+      // Hidden and missing nodes are alike: null.
+      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
+        const node = await resolveNode(id);
+        return node && (await canSeeNode(ctx, id.typename, node)) ? node : null;
+      },
     },
   },
   scopeAuth: {
     authorizeOnSubscribe: true,
+    // Type checks (src/schema/access.ts) run once per object, failing the
+    // field that returned it, instead of once per field of the object.
+    runScopesOnType: true,
     authScopes: (context) => ({ loggedIn: context.viewer !== null }),
-    unauthorizedError: () => new AppError('UNAUTHENTICATED', 'Sign in first: send a valid token.'),
+    // An object the viewer may not see is NOT_FOUND, exactly like one that
+    // does not exist (the resolvers throw the same for a missing id).
+    unauthorizedError: (_parent, context, info) =>
+      context.viewer
+        ? notFound(getNamedType(info.returnType).name)
+        : new AppError('UNAUTHENTICATED', 'Sign in first: send a valid token.'),
   },
 });
 

@@ -10,12 +10,14 @@ import {
   removeChatMember,
   setMessageTtl,
 } from '../domain/chats.ts';
-import { isString, parsePage, toConnection, type Page } from '../domain/paging.ts';
+import { isString, parsePage, prefixRange, toConnection, type Page } from '../domain/paging.ts';
 import { viewerOf } from '../context.ts';
+import { may } from '../domain/access.ts';
 import { notFound } from '../errors.ts';
 import { ChatKind as ChatKindValues, ChatRole as ChatRoleValues, type Prisma } from '../generated/prisma/client.ts';
+import { canSee, roleIn, withRole } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
-import { directPeerName, myMembership, unreadCount } from './loaders.ts';
+import { directPeerName, unreadCount } from './loaders.ts';
 import { User } from './user.ts';
 
 export const ChatKind = builder.enumType(ChatKindValues, { name: 'ChatKind' });
@@ -27,13 +29,17 @@ export const ChatMember = builder.prismaObject('ChatMember', {
     role: t.expose('role', { type: ChatRole }),
     joinedAt: t.expose('joinedAt', { type: 'DateTime' }),
     lastReadSeq: t.exposeInt('lastReadSeq', {
-      description: 'Seq of the last message this member has read (0 = none).',
+      extensions: VIEWER_DEPENDENT,
+      description: 'Seq of the last message this member has read (0 = none). Read positions are shown to members only: 0 for anyone else.',
+      authScopes: (member, _args, ctx) => withRole(ctx, member.chatId, may.takePart),
+      unauthorizedResolver: () => 0,
     }),
   }),
 });
 
 export const Chat = builder.prismaNode('Chat', {
   id: { field: 'id' },
+  authScopes: (chat, ctx) => canSee.Chat(chat, ctx),
   fields: (t) => ({
     kind: t.expose('kind', { type: ChatKind }),
     name: t.string({
@@ -51,16 +57,19 @@ export const Chat = builder.prismaNode('Chat', {
       description: 'Oldest member first.',
       query: { orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }] },
     }),
+    memberCount: t.relationCount('members'),
     myRole: t.field({
       extensions: VIEWER_DEPENDENT,
       type: ChatRole,
       nullable: true,
       description: "The caller's role; null when the caller is not a member.",
-      resolve: async (chat, _args, ctx) => (await myMembership(ctx).load(chat.id))?.role ?? null,
+      resolve: (chat, _args, ctx) => roleIn(ctx, chat.id),
     }),
     unreadCount: t.int({
       extensions: VIEWER_DEPENDENT,
-      description: "Messages after the caller's lastReadSeq that others wrote.",
+      description: "Messages after the caller's lastReadSeq that others wrote (0 when the caller is not a member).",
+      authScopes: (chat, _args, ctx) => withRole(ctx, chat.id, may.takePart),
+      unauthorizedResolver: () => 0,
       resolve: (chat, _args, ctx) => unreadCount(ctx).load(chat.id),
     }),
     messageTtlSeconds: t.exposeInt('messageTtlSeconds', {
@@ -98,10 +107,10 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A chat the caller belongs to, or any public group. NOT_FOUND otherwise.',
     args: { id: t.arg.globalID({ for: Chat }) },
+    // Visibility is the Chat type's own check (src/schema/access.ts).
     resolve: async (query, _root, { id }, ctx) => {
       const chat = await ctx.prisma.chat.findUnique({ ...query, where: { id: id.id } });
-      const visible = chat && (chat.isPublic || (await myMembership(ctx).load(chat.id)));
-      if (!visible) throw notFound('Chat');
+      if (!chat) throw notFound('Chat');
       return chat;
     },
   }),
@@ -140,7 +149,7 @@ builder.queryFields((t) => ({
           where: {
             kind: 'GROUP',
             isPublic: true,
-            nameKey: { gte: prefix, lt: `${prefix}\uffff` },
+            nameKey: prefixRange(prefix),
             ...(page.from && {
               OR: [{ nameKey: { [after]: page.from[0] } }, { nameKey: page.from[0], id: { [after]: page.from[1] } }],
             }),

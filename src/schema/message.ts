@@ -1,13 +1,15 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { viewerOf, type Context } from '../context.ts';
+import { may } from '../domain/access.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
 import { deleteMessage, editMessage, includesAtMostAuthor, readHistory, sendMessage } from '../domain/messages.ts';
 import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
-import { badInput } from '../errors.ts';
+import { badInput, notFound } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
 import type { Message as MessageRow } from '../generated/prisma/client.ts';
+import { canSee, knowRole, withRole } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { Chat } from './chat.ts';
 import { lastMessage } from './loaders.ts';
@@ -15,6 +17,7 @@ import { User } from './user.ts';
 
 export const Message = builder.prismaNode('Message', {
   id: { field: 'id' },
+  authScopes: (message, ctx) => canSee.Message(message, ctx),
   fields: (t) => ({
     chat: t.relation('chat', { type: Chat }),
     author: t.relation('author', { type: User }),
@@ -26,7 +29,9 @@ export const Message = builder.prismaNode('Message', {
       nullable: true,
       extensions: VIEWER_DEPENDENT,
       description: "The sender's idempotency key, if it sent one; shown to the sender only.",
-      resolve: (message, _args, ctx) => (message.authorId === ctx.viewer?.userId ? message.clientId : null),
+      authScopes: (message, _args, ctx) => ctx.viewer !== null && may.seeClientId(ctx.viewer.userId, message),
+      unauthorizedResolver: () => null,
+      resolve: (message) => message.clientId,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
@@ -54,7 +59,9 @@ const HISTORY_DESCRIPTION = 'Oldest first. `last: N` gives the newest N; `before
 async function history(chatId: string, args: PageArgs, ctx: Context, info: GraphQLResolveInfo) {
   const page = parsePage(args, isInteger);
   const query = queryFromInfo({ context: ctx, info, typeName: 'Message', path: ['edges', 'node'] });
-  const rows = await readHistory(ctx.prisma, ctx.config, viewerOf(ctx).userId, chatId, page, query);
+  const { rows, role } = await readHistory(ctx.prisma, ctx.config, viewerOf(ctx).userId, chatId, page, query);
+  // The read established the viewer's role: the page's messages need no other to be checked.
+  knowRole(ctx, chatId, role);
   return toConnection(page, rows, (message) => message.seq);
 }
 
@@ -62,6 +69,9 @@ builder.prismaObjectFields(Chat, (t) => ({
   lastMessage: t.field({
     type: Message,
     nullable: true,
+    description: 'The newest message; null when there is none, or the caller is not a member.',
+    authScopes: (chat, _args, ctx) => withRole(ctx, chat.id, may.takePart),
+    unauthorizedResolver: () => null,
     resolve: (chat, _args, ctx) => lastMessage(ctx).load(chat.id),
   }),
   messages: t.connection(
@@ -124,15 +134,20 @@ builder.mutationFields((t) => ({
       // The new message comes with its author (see appendMessage), which is
       // all a client usually selects beyond its scalars: then there is nothing
       // to read. A selection that needs more is read as Pothos planned it.
-      return includesAtMostAuthor(query) ? message : ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id: message.id } });
+      if (includesAtMostAuthor(query)) return message;
+      const row = await ctx.prisma.message.findUnique({ ...query, where: { id: message.id } });
+      // Deleted since it was sent: the sender learns it as for any gone message.
+      if (!row) throw notFound('Message');
+      return row;
     },
   }),
-  editMessage: t.withAuth({ loggedIn: true }).field({
+  editMessage: t.withAuth({ loggedIn: true }).prismaField({
     type: Message,
     description: 'The author changes the text of a message.',
     args: { input: t.arg({ type: EditMessageInput }) },
-    resolve: (_root, { input }, ctx) =>
-      editMessage(ctx.prisma, ctx.bus, ctx.config, ctx.viewer.userId, { id: input.id.id, text: input.text }),
+    // The selection is read with the update: a delete right after it cannot fail the payload.
+    resolve: (query, _root, { input }, ctx) =>
+      editMessage(ctx.prisma, ctx.bus, ctx.config, ctx.viewer.userId, { id: input.id.id, text: input.text }, query),
   }),
   deleteMessage: t.withAuth({ loggedIn: true }).field({
     type: MessageDeletion,

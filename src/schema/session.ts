@@ -1,12 +1,14 @@
 import type { Context } from '../context.ts';
 import { login, register, revokeSession } from '../domain/accounts.ts';
 import type { Session as SessionRow, User as UserRow } from '../generated/prisma/client.ts';
+import { canSee } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { User } from './user.ts';
 
 export const Session = builder.prismaNode('Session', {
   id: { field: 'id' },
   description: 'A signed-in device: every login or registration opens one.',
+  authScopes: (session, ctx) => canSee.Session(session, ctx),
   fields: (t) => ({
     device: t.exposeString('device'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

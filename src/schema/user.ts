@@ -1,9 +1,12 @@
+import { may } from '../domain/access.ts';
 import { usernameKey } from '../domain/accounts.ts';
-import { isString, parsePage, toConnection } from '../domain/paging.ts';
+import { isString, parsePage, prefixRange, toConnection } from '../domain/paging.ts';
+import { canSee } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
 
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
+  authScopes: (user, ctx) => canSee.User(user, ctx),
   fields: (t) => ({
     username: t.exposeString('username'),
     email: t.string({
@@ -11,7 +14,9 @@ export const User = builder.prismaNode('User', {
       nullable: true,
       description: 'Visible only to the user themself; null for everyone else.',
       select: { email: true },
-      resolve: (user, _args, ctx) => (ctx.viewer?.userId === user.id ? user.email : null),
+      authScopes: (user, _args, ctx) => ctx.viewer !== null && may.seeEmail(ctx.viewer.userId, user),
+      unauthorizedResolver: () => null,
+      resolve: (user) => user.email,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     online: t.boolean({
@@ -21,15 +26,6 @@ export const User = builder.prismaNode('User', {
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
   }),
 });
-
-/**
- * A prefix as a key range rather than `startsWith`: LIKE would treat "_" in
- * usernames as a wildcard, and a range uses the unique index on usernameKey.
- */
-const prefixRange = (prefix: string) => {
-  const key = usernameKey(prefix);
-  return { usernameKey: { gte: key, lt: `${key}\uffff` } };
-};
 
 export const UserConnection = builder.connectionObject({ type: User, name: 'UserConnection' }, { name: 'UserEdge' });
 
@@ -59,7 +55,9 @@ builder.queryFields((t) => ({
         const page = parsePage(args, isString);
         const forward = page.direction === 'forward';
         const rows = await ctx.prisma.user.findMany({
-          where: { AND: [prefixRange(args.search ?? ''), page.from === null ? {} : { usernameKey: forward ? { gt: page.from } : { lt: page.from } }] },
+          // A key range rather than `startsWith`: LIKE would treat "_" in usernames
+          // as a wildcard, and a range uses the unique index on usernameKey.
+          where: { AND: [{ usernameKey: prefixRange(usernameKey(args.search ?? '')) }, page.from === null ? {} : { usernameKey: forward ? { gt: page.from } : { lt: page.from } }] },
           orderBy: { usernameKey: forward ? 'asc' : 'desc' },
           take: page.size + 1,
         });

@@ -5,7 +5,7 @@ import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitial
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
-import { AppError, type ErrorCode } from '../errors.ts';
+import { AppError, isRecordGone, type ErrorCode } from '../errors.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
 import { schema } from '../schema/index.ts';
@@ -54,6 +54,9 @@ const originalOf = (error: unknown) => (error instanceof GraphQLError ? (error.o
 function expectedFailure(error: unknown): { code: ErrorCode; message: string; extensions?: Record<string, unknown> } | null {
   if (error instanceof AppError) return error;
   if (error instanceof PothosValidationError) return { code: 'BAD_USER_INPUT', message: error.message };
+  // A row a field still needed was deleted while the operation ran (Pothos
+  // loads relations it did not preload with findUniqueOrThrow).
+  if (isRecordGone(error)) return { code: 'NOT_FOUND', message: 'Not found: it was deleted meanwhile.' };
   return null;
 }
 

@@ -99,9 +99,24 @@ const SERVER_SETTINGS = [
 ];
 
 /**
+ * The locale of the cluster: en_US.UTF-8, as most production databases are
+ * created, because ordering and matching of text depend on the collation and
+ * the server must behave the same under any. Falls back to C, saying so, on
+ * a machine without that locale (`localedef -i en_US -f UTF-8 en_US.UTF-8`).
+ */
+function clusterLocale(): string {
+  const wanted = 'en_US.UTF-8';
+  const available = execFileSync('locale', ['-a'], { encoding: 'utf8' }).split('\n');
+  if (available.some((name) => name.toLowerCase().replace('-', '') === 'en_us.utf8')) return wanted;
+  console.warn(`*** postgres: the ${wanted} locale is not installed; the cluster uses C, so locale-dependent behaviour is not tested. ***`);
+  return 'C';
+}
+
+/**
  * initdb's a cluster into a new temporary folder and starts it on a free
  * port (trust authentication, superuser `postgres`, reachable on 127.0.0.1
- * only). `stop` shuts it down and deletes the folder.
+ * only), with the locale of clusterLocale(). `stop` shuts it down and deletes
+ * the folder.
  */
 export async function startCluster(binDir: string): Promise<TestPostgres & { stop(): Promise<void> }> {
   const user = serverUser();
@@ -112,7 +127,7 @@ export async function startCluster(binDir: string): Promise<TestPostgres & { sto
   const tool = (name: string) => path.join(binDir, name);
   const remove = () => rmSync(base, { recursive: true, force: true });
   try {
-    await run(tool('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+    await run(tool('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', `--locale=${clusterLocale()}`, '--no-sync'], {
       cwd: base,
       user,
     });
