@@ -5,7 +5,9 @@ import type { AppConfig } from './config.ts';
 import type { Services } from './context.ts';
 import { openDatabase } from './db/client.ts';
 import { applyMigrations, providerOf } from './db/migrations.ts';
+import { createAudience } from './domain/audience.ts';
 import { createAuthenticator } from './domain/auth.ts';
+import { createDelivery } from './domain/delivery.ts';
 import { createPresence } from './domain/presence.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
 import { createTypingTracker } from './domain/typing.ts';
@@ -32,19 +34,29 @@ export async function createApp(config: AppConfig): Promise<App> {
   if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
   const redis = config.redisUrl ? createRedisTarget(config.redisUrl, logger) : null;
   const bus = createEventBus(redis ?? undefined);
-  const metrics = createMetrics({ eventListeners: () => bus.listenerCount() });
+  const metrics = createMetrics({
+    eventListeners: () => bus.listenerCount(),
+    chatSubscribers: () => services.delivery.subscribers(),
+  });
   const prisma = await openDatabase(config.databaseUrl, () => metrics.sqlStatements.inc(), config.databasePoolSize);
+  const audience = createAudience(prisma);
   const services: Services = {
     prisma,
     config,
     bus,
-    authenticate: createAuthenticator(prisma, config, bus),
+    authenticate: createAuthenticator(prisma, config, bus, config.sessionRecheckSeconds * 1000),
     presence: createPresence({
       db: prisma,
       bus,
       heartbeatMs: redis ? config.presenceHeartbeatSeconds * 1000 : null,
     }),
     typing: createTypingTracker(bus, config.typingTimeoutSeconds * 1000),
+    audience,
+    delivery: createDelivery({
+      bus,
+      audience,
+      onError: (error) => logger.error({ err: error }, 'reading a chat\'s members for live delivery failed'),
+    }),
   };
   const sweeper = startRetentionSweeper({
     db: prisma,

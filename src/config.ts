@@ -17,6 +17,12 @@ export interface AppConfig {
   presenceHeartbeatSeconds: number;
   jwtSecret: string;
   jwtTtlSeconds: number;
+  /**
+   * How often each instance reads again the sessions behind its open sockets
+   * and cached tokens: the longest a revocation whose event was lost (Redis
+   * down, an operator's delete) goes unnoticed.
+   */
+  sessionRecheckSeconds: number;
   bcryptCost: number;
   logLevel: string;
   /** Global retention: messages older than this are deleted; null keeps them forever. */
@@ -32,6 +38,8 @@ export interface AppConfig {
     maxSubscriptionsPerSocket: number;
     maxSocketsPerUser: number;
     maxPayloadBytes: number;
+    /** Bytes a socket may have queued unread; a reader further behind is closed (SLOW_READER). */
+    maxBufferedBytes: number;
   };
 }
 
@@ -53,6 +61,7 @@ const envSchema = z.object({
   PRESENCE_HEARTBEAT_SECONDS: z.coerce.number().positive().default(5),
   REDIS_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string().url().optional()),
   JWT_SECRET: z.string().optional(),
+  SESSION_RECHECK_SECONDS: z.coerce.number().positive().max(30).default(5),
   JWT_TTL: z
     .string()
     .regex(/^\d+\s*[smhd]?$/, 'JWT_TTL must be a number of seconds or e.g. 15m, 12h, 7d')
@@ -67,6 +76,7 @@ const envSchema = z.object({
   WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(100),
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(1_048_576),
 });
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -117,6 +127,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     presenceHeartbeatSeconds: env.PRESENCE_HEARTBEAT_SECONDS,
     jwtSecret: jwtSecretFor(env.NODE_ENV, env.JWT_SECRET),
     jwtTtlSeconds: parseDuration(env.JWT_TTL),
+    sessionRecheckSeconds: env.SESSION_RECHECK_SECONDS,
     bcryptCost: env.BCRYPT_COST,
     logLevel: env.LOG_LEVEL,
     messageRetentionSeconds: env.MESSAGE_RETENTION_SECONDS ?? null,
@@ -128,6 +139,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS,
       maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
       maxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
+      maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     },
   };
 }

@@ -1,6 +1,9 @@
 import type { AppConfig } from './config.ts';
 import type { Db } from './db/client.ts';
+import type { Audience } from './domain/audience.ts';
 import type { Authenticate, Viewer } from './domain/auth.ts';
+import type { Delivery } from './domain/delivery.ts';
+import type { FeedDeps } from './domain/feeds.ts';
 import type { Presence } from './domain/presence.ts';
 import type { TypingTracker } from './domain/typing.ts';
 import type { EventBus } from './events.ts';
@@ -18,6 +21,8 @@ export interface Services {
   authenticate: Authenticate;
   presence: Presence;
   typing: TypingTracker;
+  audience: Audience;
+  delivery: Delivery;
 }
 
 /** What every resolver sees, over HTTP and WebSocket alike. */
@@ -27,6 +32,15 @@ export interface Context extends Services {
   /** Default device name for sessions opened by this request. */
   userAgent: string | null;
 }
+
+/** What subscription feeds (src/domain/feeds.ts) need of the services. */
+export const feedDeps = (ctx: Context): FeedDeps => ({
+  db: ctx.prisma,
+  bus: ctx.bus,
+  retention: ctx.config,
+  delivery: ctx.delivery,
+  audience: ctx.audience,
+});
 
 /**
  * The viewer of a field guarded by `authScopes: { loggedIn: true }` (used

@@ -44,7 +44,10 @@ export function createRedisTarget(url: string, logger: Logger) {
   });
   const local = localTarget();
   const channels = new Map<string, number>();
+  const reconnected = new Set<() => void>();
   let up = false;
+  // Ready once at start; every later ready follows an outage.
+  let subscriberReadyBefore = false;
 
   for (const client of [publisher, subscriber]) {
     client.on('error', () => undefined); // state changes are logged below; errors repeat while down
@@ -62,6 +65,8 @@ export function createRedisTarget(url: string, logger: Logger) {
   // can fail, and ioredis only restores subscriptions that once succeeded.
   subscriber.on('ready', () => {
     if (channels.size > 0) subscriber.subscribe(...channels.keys()).catch(() => undefined);
+    if (subscriberReadyBefore) for (const listener of reconnected) listener();
+    subscriberReadyBefore = true;
   });
   subscriber.on('message', (channel: string, text: string) => {
     let envelope: Envelope;
@@ -101,6 +106,10 @@ export function createRedisTarget(url: string, logger: Logger) {
         publisher.publish(event.type, JSON.stringify({ origin, detail } satisfies Envelope)).catch(() => undefined);
       }
       return true;
+    },
+    onReconnect(listener) {
+      reconnected.add(listener);
+      return () => reconnected.delete(listener);
     },
     isUp: () => up,
     async close() {

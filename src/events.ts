@@ -70,6 +70,8 @@ export interface BusTarget {
   dispatchEvent(event: Event): boolean;
   /** Delivers to this instance's listeners only; targets that span no instances need not have it. */
   dispatchLocal?(event: Event): void;
+  /** Calls `listener` whenever the target reconnects after an outage (events may have been lost meanwhile). */
+  onReconnect?(listener: () => void): () => void;
 }
 
 export interface EventBus {
@@ -84,6 +86,12 @@ export interface EventBus {
   on<T extends Topic>(topic: T, listener: (payload: Events[T]) => void): () => void;
   /** Listeners currently attached (a leak shows as a count that only grows). */
   listenerCount(): number;
+  /**
+   * Calls `listener` when events published elsewhere may have been lost: the
+   * bus spans instances and has just come back from an outage. Never for the
+   * in-memory bus, which loses nothing. Returns the function that stops it.
+   */
+  onReconnect(listener: () => void): () => void;
 }
 
 /** An in-memory target; every subscription adds a listener, so Node's leak warning at 10 does not apply. */
@@ -117,5 +125,6 @@ export function createEventBus(target: BusTarget = localTarget()): EventBus {
       };
     },
     listenerCount: () => listeners,
+    onReconnect: (listener) => target.onReconnect?.(listener) ?? (() => {}),
   };
 }

@@ -238,6 +238,21 @@ describe('sessions', () => {
     expect((await server.gql(ME, {}, kim.token)).data.me.username).toBe('kim');
   });
 
+  it('refuses the token after a logout that raced other requests made with it', async () => {
+    await signUp(server, 'racer');
+    // The race is narrow (a request reads the session just before the logout
+    // deletes it, and caches it just after): run it many times.
+    for (let round = 0; round < 30; round += 1) {
+      const { token } = (await server.gql(LOGIN, { input: { login: 'racer', password: PASSWORD, device: `round ${round}` } })).data.login;
+      const [logout] = await Promise.all([
+        server.gql(`mutation { logout }`, {}, token),
+        ...Array.from({ length: 4 }, () => server.gql(ME, {}, token)),
+      ]);
+      expect(logout.data).toEqual({ logout: true });
+      expect((await server.gql(ME, {}, token)).data).toEqual({ me: null });
+    }
+  });
+
   it('refuses an id that is not a session id with BAD_USER_INPUT', async () => {
     const leo = await signUp(server, 'leo');
     const revoke = `mutation($id: ID!) { revokeSession(id: $id) }`;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDIT, DELETE, createGroup, history, ok, send, sleep } from './helpers/chats.ts';
-import { connect, live, messageProbe, prime } from './helpers/live.ts';
+import { connect, eventually, live, messageProbe, prime } from './helpers/live.ts';
 import { spawnServer } from './helpers/process.ts';
 import { findRedisServer, startRedis, type TestRedis } from './helpers/redis.ts';
 import { freshDatabaseUrl, startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
@@ -25,18 +25,13 @@ const MESSAGE_DELETED = /* GraphQL */ `subscription Deleted($chatId: ID) { messa
 const TYPING = /* GraphQL */ `subscription Typing($chatId: ID!) { typing(chatId: $chatId) { user { username } typing } }`;
 const SET_TYPING = /* GraphQL */ `mutation SetTyping($chatId: ID!, $typing: Boolean!) { setTyping(chatId: $chatId, typing: $typing) }`;
 const USER_STATUS = /* GraphQL */ `subscription Status($userIds: [ID!]) { userStatus(userIds: $userIds) { user { username } online lastSeenAt } }`;
+const REMOVE_MEMBER = /* GraphQL */ `mutation Remove($chatId: ID!, $username: String!) { removeChatMember(chatId: $chatId, username: $username) { id } }`;
+const LOGOUT = /* GraphQL */ `mutation { logout }`;
+const ME = /* GraphQL */ `query { me { username } }`;
 const ONLINE = /* GraphQL */ `query Online($username: String!) { user(username: $username) { online lastSeenAt } }`;
 
 async function health(server: TestServer) {
   return (await fetch(new URL('/health', server.url))).json();
-}
-
-async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
@@ -51,6 +46,8 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
       DATABASE_URL: freshDatabaseUrl(),
       REDIS_URL: redis.url,
       PRESENCE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      // The longest allowed, so that only Redis coming back can explain a revocation seen within seconds.
+      SESSION_RECHECK_SECONDS: '30',
     };
     a = await startServer(testConfig(env));
     b = await startServer(testConfig(env));
@@ -166,6 +163,59 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
     expect(catchUp.events.map((message) => message.text)).toEqual(['during 1', 'during 2', 'during 3']);
     const after = await send(b, gina, chat.id, 'after the outage');
     expect((await catchUp.next()).id).toBe(after.id);
+  });
+
+  /** Stops Redis, runs `work` while it is down, and starts it again. */
+  async function duringOutage(work: () => Promise<unknown>) {
+    await redis.stop();
+    await eventually(async () => (await health(a)).redis === 'down' && (await health(b)).redis === 'down', 10_000, 'redis down');
+    try {
+      await work();
+    } finally {
+      await redis.start();
+      await eventually(async () => (await health(a)).redis === 'up' && (await health(b)).redis === 'up', 15_000, 'redis up');
+    }
+  }
+
+  it('delivers nothing more on A to a member removed through B while Redis was down', async () => {
+    const kim = await signUp(a, 'mi_kim');
+    const lee = await signUp(a, 'mi_lee');
+    const chat = await createGroup(b, kim, { name: 'Removal', members: ['mi_lee'] });
+    const probe = messageProbe(b, kim, chat.id);
+    const watcher = live((await connect(a, kim)).client, MESSAGE_ADDED, { chatId: chat.id }, probe);
+    const client = (await connect(a, lee)).client;
+    const leeFeeds = [
+      live(client, MESSAGE_ADDED, { chatId: chat.id }, probe),
+      live(client, MESSAGE_ADDED, {}, probe),
+      live(client, MESSAGE_EDITED, {}, probe),
+      live(client, MESSAGE_DELETED, {}, probe),
+    ];
+    await prime([watcher, ...leeFeeds], probe.poke);
+
+    await duringOutage(() => b.gql(REMOVE_MEMBER, { chatId: chat.id, username: 'mi_lee' }, kim.token).then((r) => ok(r, 'removeChatMember')));
+    const after = await send(b, kim, chat.id, 'after the removal');
+    ok(await b.gql(EDIT, { input: { id: after.id, text: 'edited after the removal' } }, kim.token), 'editMessage');
+    ok(await b.gql(DELETE, { id: after.id }, kim.token), 'deleteMessage');
+
+    expect((await watcher.next(10_000)).id).toBe(after.id);
+    await sleep(500);
+    expect(leeFeeds.map((feed) => feed.fresh)).toEqual([[], [], [], []]);
+  });
+
+  it('closes the sockets on A, and refuses the token on A, of a session logged out through B while Redis was down', async () => {
+    const mia = await signUp(a, 'mi_mia');
+    const ned = await signUp(a, 'mi_ned');
+    const chat = await createGroup(b, mia, { name: 'Logout', members: ['mi_ned'] });
+    const socket = await connect(a, ned);
+    const feed = live(socket.client, MESSAGE_ADDED, {});
+    expect(ok(await a.gql(ME, {}, ned.token), 'me')).toEqual({ username: 'mi_ned' });
+
+    await duringOutage(async () => expect(ok(await b.gql(LOGOUT, {}, ned.token), 'logout')).toBe(true));
+    expect(await socket.closeCode(5_000)).toBe(4403);
+    expect((await a.gql(ME, {}, ned.token)).data).toEqual({ me: null });
+    await send(b, mia, chat.id, 'after the logout');
+    await sleep(500);
+    expect(feed.events).toEqual([]);
   });
 
   it("counts a crashed instance's users offline once it misses its heartbeats", async () => {

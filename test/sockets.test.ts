@@ -242,7 +242,7 @@ describe('ending subscriptions', () => {
       async () => {
         const after = await liveGauges(server);
         expect(after.messenger_subscriptions).toBe(before.messenger_subscriptions - 1);
-        expect(after.messenger_event_listeners).toBeLessThan(before.messenger_event_listeners);
+        expect(after.messenger_chat_subscribers).toBe(before.messenger_chat_subscribers - 1);
         expect(after.messenger_websockets).toBe(before.messenger_websockets);
       },
       { timeout: 3_000, interval: 50 },
@@ -287,7 +287,7 @@ describe('ending subscriptions', () => {
         const during = await liveGauges(server);
         expect(during.messenger_websockets).toBe(baseline.messenger_websockets + 2);
         expect(during.messenger_subscriptions).toBe(baseline.messenger_subscriptions + 3);
-        expect(during.messenger_event_listeners).toBeGreaterThan(baseline.messenger_event_listeners);
+        expect(during.messenger_chat_subscribers).toBe(baseline.messenger_chat_subscribers + 3);
       },
       { timeout: 3_000, interval: 50 },
     );

@@ -571,6 +571,7 @@ describe('cleanup', () => {
     expect(baseline).toEqual({
       messenger_websockets: expect.any(Number),
       messenger_subscriptions: expect.any(Number),
+      messenger_chat_subscribers: expect.any(Number),
       messenger_event_listeners: expect.any(Number),
     });
 
@@ -596,6 +597,8 @@ describe('cleanup', () => {
             const during = await liveGauges(server);
             expect(during.messenger_websockets).toBe(baseline.messenger_websockets + 1);
             expect(during.messenger_subscriptions).toBeGreaterThanOrEqual(baseline.messenger_subscriptions + subs.length);
+            // The five chat feeds; the two userStatus feeds listen to the bus themselves.
+            expect(during.messenger_chat_subscribers).toBe(baseline.messenger_chat_subscribers + 5);
             expect(during.messenger_event_listeners).toBeGreaterThan(baseline.messenger_event_listeners);
           },
           { timeout: 3_000, interval: 50 },

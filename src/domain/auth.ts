@@ -76,13 +76,21 @@ interface CachedSession {
  *
  * Sessions found in the database are remembered for `cacheMs`, so a busy
  * client does not cost a session read per request. A revocation evicts the
- * session at once on every instance (the `session:revoked` event), so the
- * cache only matters if that event is lost (e.g. Redis down), and then for at
- * most `cacheMs`.
+ * session at once on every instance (the `session:revoked` event), and a
+ * revoked session is never cached again, even by a request that read it just
+ * before. Should that event be lost (Redis down, an operator's delete), the
+ * cache holds the session for at most `cacheMs`, and is emptied when the bus
+ * comes back from an outage.
  */
-export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventBus, cacheMs = 10_000) {
+export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventBus, cacheMs: number) {
   const sessions = new LRUCache<string, CachedSession>({ max: 50_000, ttl: cacheMs });
-  bus.on('session:revoked', ({ sessionId }) => sessions.delete(sessionId));
+  // Long enough for any read that started before the revocation to finish.
+  const revoked = new LRUCache<string, true>({ max: 50_000, ttl: 60_000 });
+  bus.on('session:revoked', ({ sessionId }) => {
+    revoked.set(sessionId, true);
+    sessions.delete(sessionId);
+  });
+  bus.onReconnect(() => sessions.clear());
   // Verified tokens, so a client's every request does not verify the same
   // token again (jsonwebtoken's parsing and claim checks cost more than the
   // send's SQL). The very same string verified before is valid until its
@@ -97,13 +105,15 @@ export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventB
       if (!viewer) return null;
       verified.set(token, viewer);
     }
+    if (revoked.has(viewer.sessionId)) return null;
     let session = sessions.get(viewer.sessionId);
     if (!session) {
       const row = await db.session.findUnique({
         where: { id: viewer.sessionId },
         select: { userId: true, lastUsedAt: true },
       });
-      if (!row) return null;
+      // Revoked while it was being read: the row is stale.
+      if (!row || revoked.has(viewer.sessionId)) return null;
       session = { userId: row.userId, lastUsedAt: row.lastUsedAt.getTime() };
       sessions.set(viewer.sessionId, session);
     }

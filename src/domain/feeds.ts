@@ -2,6 +2,9 @@ import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.ts';
 import type { EventBus, Events, MessageRef } from '../events.ts';
 import type { Message } from '../generated/prisma/client.ts';
+import { may } from './access.ts';
+import type { Audience } from './audience.ts';
+import type { ChatTopic, Delivery } from './delivery.ts';
 import { visibleMessages, type MessageQuery, type Retention } from './messages.ts';
 
 /** Replayed messages are read from the database this many at a time. */
@@ -11,39 +14,9 @@ export interface FeedDeps {
   db: Db;
   bus: EventBus;
   retention: Retention;
+  delivery: Delivery;
+  audience: Audience;
 }
-
-/**
- * The chats a subscriber may receive events for, kept current by membership
- * events. With `chatId` the scope is that one chat (membership already
- * checked); without it, all of the user's chats, loaded once and then
- * followed: joins add chats, leaving or removal drops them at once.
- */
-function chatScope({ db, bus }: FeedDeps, userId: string, chatId: string | null, onLost: () => void) {
-  const chats = new Set<string>(chatId ? [chatId] : []);
-  // Changes seen while the initial list loads are applied after it, in order.
-  let pending: { chatId: string; member: boolean }[] | null = chatId ? null : [];
-  const apply = (change: { chatId: string; member: boolean }) => {
-    if (chatId && change.chatId !== chatId) return;
-    if (change.member) chats.add(change.chatId);
-    else if (chats.delete(change.chatId) && chatId) onLost();
-  };
-  const off = bus.on('chat:membership', (change) => {
-    if (change.userId !== userId) return;
-    if (pending) pending.push(change);
-    else apply(change);
-  });
-  const ready = chatId
-    ? Promise.resolve()
-    : db.chatMember.findMany({ where: { userId }, select: { chatId: true } }).then((rows) => {
-        for (const row of rows) chats.add(row.chatId);
-        for (const change of pending ?? []) apply(change);
-        pending = null;
-      });
-  return { has: (id: string) => chats.has(id), ready, stop: off };
-}
-
-type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'chat:typing';
 
 /**
  * Delivers values in the order they were enqueued, each after the one before
@@ -73,13 +46,12 @@ function inOrder<U>(push: (value: U) => Promise<unknown>, fail: (error: unknown)
  */
 export interface ChatFeed<E = unknown, U = unknown> {
   /**
-   * Calls `onEvent` synchronously for each event the subscriber may see, in
-   * order, until the returned function is called. Events that arrive while
-   * an all-chats feed loads the user's chats are held until it has them.
-   * `onEnd` runs when the feed ends by itself: a one-chat feed's user left
-   * or was removed, or (with the error) the user's chats could not be read.
+   * Calls `onEvent` synchronously for each event the subscriber may receive
+   * (./delivery.ts decides, per event, against the database), in order,
+   * until the returned function is called. `onEnd` runs when the feed ends by
+   * itself: the viewer of a one-chat feed no longer takes part in the chat.
    */
-  follow(onEvent: (event: E) => void, onEnd: (error?: unknown) => void): () => void;
+  follow(onEvent: (event: E) => void, onEnd: () => void): () => void;
   /** What is delivered for an event (null skips it); the same promise for every subscriber of the event. */
   load(event: E): Promise<U | null>;
 }
@@ -91,12 +63,12 @@ export const chatFeedOf = (iterable: object): ChatFeed | undefined => (iterable 
 
 /**
  * Events of one chat or of all the user's chats (messages added, edited or
- * deleted, typing), filtered against the user's current memberships event by
- * event and by `accept`, and turned by `load` into what is delivered (null
- * skips the event). A one-chat feed ends when the user leaves or is removed
- * from the chat. A Repeater rather than an async generator: a generator
- * waiting for its next event cannot be returned, so an unsubscribed feed
- * would linger until the chat's next event.
+ * deleted, typing) that the user may receive when they happen, filtered by
+ * `accept`, and turned by `load` into what is delivered (null skips the
+ * event). A one-chat feed ends when the user no longer takes part in the
+ * chat. A Repeater rather than an async generator: a generator waiting for
+ * its next event cannot be returned, so an unsubscribed feed would linger
+ * until the chat's next event.
  */
 export function chatEvents<T extends ChatTopic, U = Events[T]>(
   deps: FeedDeps,
@@ -108,23 +80,22 @@ export function chatEvents<T extends ChatTopic, U = Events[T]>(
   const { accept = () => true, load = (event: Events[T]) => Promise.resolve(event as unknown as U) } = options;
   const feed: ChatFeed<Events[T], U> = {
     follow(onEvent, onEnd) {
-      let early: Events[T][] | null = [];
       let following = true;
-      const scope = chatScope(deps, userId, chatId, () => onEnd());
-      const wanted = (event: Events[T]) => scope.has(event.chatId) && accept(event);
-      const off = deps.bus.on(topic, (event) => {
-        if (early) early.push(event);
-        else if (wanted(event)) onEvent(event);
+      const unfollow = deps.delivery.follow(topic, {
+        viewerId: userId,
+        chatId,
+        accept,
+        onEvent,
+        onLost: () => {
+          if (!following) return;
+          following = false;
+          unfollow();
+          onEnd();
+        },
       });
-      scope.ready.then(() => {
-        const held = early ?? [];
-        early = null;
-        for (const event of held) if (following && wanted(event)) onEvent(event);
-      }, onEnd);
       return () => {
         following = false;
-        off();
-        scope.stop();
+        unfollow();
       };
     },
     load,
@@ -183,33 +154,45 @@ export function withSelection(
 /**
  * Catch-up then live for one chat: first the stored messages with
  * seq > afterSeq in order, then new ones as they arrive. Live events are
- * listened to before the first read, so a message committed during the
- * replay is delivered exactly once (by the replay or live, whichever saw it).
+ * followed before the first read, so a message committed during the replay
+ * is delivered exactly once (by the replay or live, whichever saw it). The
+ * replay reads its next message only when the last one was taken (the
+ * transport takes them as its socket drains), checks before each page that
+ * the user still takes part in the chat, and stops reading when the
+ * subscriber goes away.
  */
 export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, afterSeq: number) {
   return new Repeater<Message>(async (push, stop) => {
-    const replayed = new Set<number>();
+    let stopped = false;
+    void stop.then(() => (stopped = true));
     let buffered: MessageRef[] | null = [];
     let lastReplayed = afterSeq;
     const deliver = inOrder(push, stop);
+    // Seqs are committed in order per chat, so a page that saw a seq saw every
+    // seq before it: a live event at or below the last replayed seq was replayed.
     const live = (ref: MessageRef) => {
-      if (ref.seq > afterSeq && !replayed.has(ref.seq)) void deliver(loadOnce(deps, ref));
+      if (ref.seq > lastReplayed) void deliver(loadOnce(deps, ref));
     };
-    const scope = chatScope(deps, userId, chatId, () => stop());
-    const off = deps.bus.on('message:added', (ref) => {
-      if (ref.chatId !== chatId || !scope.has(chatId)) return;
-      if (buffered) buffered.push(ref);
-      else live(ref);
+    const unfollow = deps.delivery.follow('message:added', {
+      viewerId: userId,
+      chatId,
+      accept: () => true,
+      onEvent: (ref) => (buffered ? buffered.push(ref) : live(ref)),
+      onLost: () => stop(),
     });
     try {
-      for (;;) {
+      while (!stopped) {
+        if (!may.takePart((await deps.audience.members(chatId)).get(userId) ?? null)) {
+          stop();
+          break;
+        }
         const rows = await deps.db.message.findMany({
           where: { chatId, seq: { gt: lastReplayed }, ...visibleMessages(deps.retention) },
           orderBy: { seq: 'asc' },
           take: REPLAY_PAGE,
         });
         for (const row of rows) {
-          replayed.add(row.seq);
+          if (stopped) break;
           lastReplayed = row.seq;
           await deliver(row);
         }
@@ -220,8 +203,7 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
       for (const ref of seam) live(ref);
       await stop;
     } finally {
-      off();
-      scope.stop();
+      unfollow();
     }
   });
 }

@@ -9,9 +9,10 @@ import type { ChatMember, Message } from '../generated/prisma/client.ts';
  * unread count, last message, direct chat name): each costs one or two
  * statements per page instead of one per chat.
  *
- * They batch but do not memoize (`cache: false`): a subscription keeps one
- * context for all its events, and a memoized unread count or role would be
- * served stale to every later event.
+ * They batch but do not memoize (`cache: false`): one request may change
+ * what they read (a document of several mutations), and a value read before
+ * a change must not be served after it. Roles are remembered per request in
+ * ./access.ts, which the checks of a request need many times.
  */
 const batchOnly = { cache: false } as const;
 const byChat = <T>(chatIds: readonly string[], rows: T[], chatIdOf: (row: T) => string) => {

@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { viewerOf, type Context } from '../context.ts';
+import { feedDeps, viewerOf, type Context } from '../context.ts';
 import { may } from '../domain/access.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
@@ -167,7 +167,6 @@ builder.subscriptionFields((t) => {
     await requireMember(ctx.prisma, chatId.id, viewerOf(ctx).userId);
     return chatId.id;
   };
-  const feedDeps = (ctx: Context) => ({ db: ctx.prisma, bus: ctx.bus, retention: ctx.config });
   /** The event's message with the subscriber's selection (shared per event); the bare row if it has just gone. */
   const eventMessage = async (query: object, message: MessageRow, _args: unknown, ctx: Context) =>
     (await withSelection(feedDeps(ctx), message, query)) ?? message;

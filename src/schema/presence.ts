@@ -1,4 +1,4 @@
-import { viewerOf } from '../context.ts';
+import { feedDeps, viewerOf } from '../context.ts';
 import { presenceEvents } from '../domain/feeds.ts';
 import type { PresenceChange } from '../events.ts';
 import { builder } from './builder.ts';
@@ -58,7 +58,7 @@ builder.subscriptionField('userStatus', (t) =>
     args: { userIds: t.arg.globalIDList({ for: User, required: false }) },
     subscribe: (_root, args, ctx) =>
       presenceEvents(
-        { db: ctx.prisma, bus: ctx.bus, retention: ctx.config },
+        feedDeps(ctx),
         viewerOf(ctx).userId,
         args.userIds ? args.userIds.map((id) => id.id) : null,
       ),

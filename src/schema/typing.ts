@@ -1,3 +1,4 @@
+import { feedDeps } from '../context.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents } from '../domain/feeds.ts';
 import type { TypingChange } from '../events.ts';
@@ -40,13 +41,7 @@ builder.subscriptionField('typing', (t) =>
     subscribe: async (_root, args, ctx) => {
       const me = ctx.viewer.userId;
       await requireMember(ctx.prisma, args.chatId.id, me);
-      return chatEvents(
-        { db: ctx.prisma, bus: ctx.bus, retention: ctx.config },
-        'chat:typing',
-        me,
-        args.chatId.id,
-        { accept: (event) => event.userId !== me },
-      );
+      return chatEvents(feedDeps(ctx), 'chat:typing', me, args.chatId.id, { accept: (event) => event.userId !== me });
     },
     resolve: (event) => event,
   }),

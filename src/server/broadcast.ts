@@ -6,7 +6,8 @@ import type { ChatFeed } from '../domain/feeds.ts';
  * WebSocket server puts one in each operation's rootValue.
  */
 export interface ResultWriter {
-  writeResult(json: string): void;
+  /** Writes one result; the promise, when there is one, resolves once the transport has taken it (see streamTo). */
+  writeResult(json: string): Promise<void> | void;
 }
 
 export const writerOf = (root: unknown): ResultWriter | undefined =>
@@ -23,6 +24,8 @@ export const encodeResult = (result: ExecutionResult) => {
 
 interface Member {
   writer: ResultWriter;
+  /** Executes an event as this member (each its own context, so the access checks are its own). */
+  execute: (payload: unknown) => Promise<ExecutionResult>;
   /** Unsubscribed: deliveries already queued for it are not written. */
   returned: boolean;
 }
@@ -35,7 +38,6 @@ interface Delivery {
 
 interface Group {
   feed: ChatFeed;
-  execute: (payload: unknown) => Promise<ExecutionResult>;
   members: number;
   /** The event being collected: members following the same event join it in the same synchronous dispatch. */
   collecting: Delivery | null;
@@ -63,17 +65,22 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
   const masked = (result: ExecutionResult): ExecutionResult =>
     result.errors ? { ...result, errors: result.errors.map((error) => maskError(error)) } : result;
 
-  const send = async (group: Group, delivery: Delivery, loading: Promise<unknown>) => {
+  const send = async (delivery: Delivery, loading: Promise<unknown>) => {
+    // Every recipient may receive the event (src/domain/delivery.ts), and the
+    // selection is the same for all: any one of them can execute it for all.
+    const executor = delivery.recipients.find((member) => !member.returned);
+    if (!executor) return;
     let result: ExecutionResult;
     try {
       const value = await loading;
       if (value === null) return;
-      result = masked(await group.execute(value));
+      result = masked(await executor.execute(value));
     } catch (error) {
       result = { errors: [maskError(error)] };
     }
     const json = encodeResult(result);
-    for (const member of delivery.recipients) if (!member.returned) member.writer.writeResult(json);
+    // Live fan-out waits for no one: a reader too slow for it is closed by its writer.
+    for (const member of delivery.recipients) if (!member.returned) void member.writer.writeResult(json);
   };
 
   return {
@@ -83,23 +90,17 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
      * when the feed does, after the member's last write, and leaves the group
      * when returned.
      */
-    join(key: string, feed: ChatFeed, writer: ResultWriter, execute: Group['execute']): Membership {
+    join(key: string, feed: ChatFeed, writer: ResultWriter, execute: Member['execute']): Membership {
       let group = groups.get(key);
       if (!group) {
-        group = { feed, execute, members: 0, collecting: null, queue: Promise.resolve() };
+        group = { feed, members: 0, collecting: null, queue: Promise.resolve() };
         groups.set(key, group);
       }
       const joined = group;
       joined.members += 1;
-      const member: Member = { writer, returned: false };
-      let ended: ((result: IteratorResult<never>) => void) | undefined;
-      let failed: ((error: unknown) => void) | undefined;
-      const end = new Promise<IteratorResult<never>>((resolve, reject) => {
-        ended = resolve;
-        failed = reject;
-      });
-      // graphql-ws may not be waiting on `next` yet when the feed fails.
-      end.catch(() => undefined);
+      const member: Member = { writer, execute, returned: false };
+      let ended!: (result: IteratorResult<never>) => void;
+      const end = new Promise<IteratorResult<never>>((resolve) => (ended = resolve));
 
       const onEvent = (event: unknown) => {
         let delivery = joined.collecting;
@@ -109,7 +110,7 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
           loading.catch(() => undefined);
           const started: Delivery = (delivery = { event, recipients: [] });
           joined.collecting = started;
-          joined.queue = joined.queue.then(() => send(joined, started, loading));
+          joined.queue = joined.queue.then(() => send(started, loading));
         }
         delivery.recipients.push(member);
       };
@@ -121,12 +122,10 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
         joined.members -= 1;
         if (joined.members === 0 && groups.get(key) === joined) groups.delete(key);
       };
-      const unfollow = feed.follow(onEvent, (error) => {
+      const unfollow = feed.follow(onEvent, () => {
         leave();
         // After the deliveries already queued for this member.
-        joined.queue = joined.queue.then(() =>
-          error === undefined ? ended!({ done: true, value: undefined as never }) : failed!(error),
-        );
+        joined.queue = joined.queue.then(() => ended({ done: true, value: undefined as never }));
       });
 
       return {
@@ -134,7 +133,7 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
         return: async () => {
           member.returned = true;
           leave();
-          ended!({ done: true, value: undefined as never });
+          ended({ done: true, value: undefined as never });
           return { done: true, value: undefined as never };
         },
         [Symbol.asyncIterator]() {

@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
  * The server's Prometheus metrics, one registry per app (several apps may run
  * in one process, as in the tests), served as text at GET /metrics.
  */
-export function createMetrics(sources: { eventListeners: () => number }) {
+export function createMetrics(sources: { eventListeners: () => number; chatSubscribers: () => number }) {
   const registry = new Registry();
   return {
     registry,
@@ -19,6 +19,11 @@ export function createMetrics(sources: { eventListeners: () => number }) {
       help: 'Open graphql-ws sockets that passed connection_init',
       registers: [registry],
     }),
+    slowReaderCloses: new Counter({
+      name: 'messenger_websocket_slow_reader_closes_total',
+      help: 'Sockets closed (4413) because more than WS_MAX_BUFFERED_BYTES waited unread',
+      registers: [registry],
+    }),
     subscriptions: new Gauge({
       name: 'messenger_subscriptions',
       help: 'Active GraphQL operations over all sockets',
@@ -26,10 +31,18 @@ export function createMetrics(sources: { eventListeners: () => number }) {
     }),
     listeners: new Gauge({
       name: 'messenger_event_listeners',
-      help: 'Listeners attached to the event bus (subscription feeds hold one or two each)',
+      help: 'Listeners attached to the event bus (one per topic with live subscribers, and presence)',
       registers: [registry],
       collect() {
         this.set(sources.eventListeners());
+      },
+    }),
+    chatSubscribers: new Gauge({
+      name: 'messenger_chat_subscribers',
+      help: 'Subscriptions following chat events on this instance (one per messageAdded, typing, ... feed)',
+      registers: [registry],
+      collect() {
+        this.set(sources.chatSubscribers());
       },
     }),
   };

@@ -61,7 +61,9 @@ function selectsViewerDependent(schema: GraphQLSchema, document: DocumentNode, o
  * which keys the shared results, so they are dropped with the event.
  *
  * Access is still checked per subscriber: when it subscribes (the subscribe
- * resolvers) and per event (its feed only delivers events of chats it is in).
+ * resolvers) and per event (src/domain/delivery.ts hands its feed only the
+ * events of chats it takes part in at the time), and every execution checks
+ * the objects it returns in a context of its own (see executeEvent).
  *
  * Over a transport that writes encoded results itself (the WebSocket
  * server), chat feeds sharing an execution also share the rest of the way to
@@ -91,7 +93,11 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
   };
 
   const executeEvent = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
-    const run = () => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult);
+    // Each event in a context of its own: what the request caches (roles, the
+    // checks of scope-auth, batch loaders) must be as of this event, not as
+    // of the subscription's start.
+    const run = () =>
+      Promise.resolve(execute({ ...args, contextValue: { ...(args.contextValue as Context) }, rootValue: payload }) as ExecutionResult);
     if (typeof payload !== 'object' || payload === null) return run();
     let byOperation = results.get(payload);
     if (!byOperation) results.set(payload, (byOperation = new Map()));

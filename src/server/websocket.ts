@@ -9,6 +9,7 @@ import type { Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
+import { createSocketSessions } from './socket-sessions.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
 // setTimeout takes at most a signed 32-bit number of milliseconds.
@@ -17,6 +18,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const GOING_AWAY = 1001;
 // graphql-ws has no "too many sockets" code; its "too many" close code says it best.
 const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
+/** More than WS_MAX_BUFFERED_BYTES waited unread: the client resumes with afterSeq (README, "Live updates"). */
+export const SLOW_READER = 4413;
 
 interface EnvelopedRoot extends ResultWriter {
   execute: typeof executeFn;
@@ -38,7 +41,9 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
   let pumping: Promise<IteratorResult<never>> | undefined;
   const pump = async (): Promise<IteratorResult<never>> => {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      root.writeResult(encodeResult(next.value));
+      // Paced by the socket: the next result (a replay's next message) is
+      // read only once a full buffer has drained.
+      await root.writeResult(encodeResult(next.value));
     }
     return { done: true, value: undefined as never };
   };
@@ -55,21 +60,28 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
 }
 
 /**
- * Writes `next` messages of operation `id`. Nothing waits for a slow reader:
- * ws buffers what the socket has not taken, and a client that stops reading
- * stops answering graphql-ws's keep-alive pings too, so it is disconnected
- * within two keep-alive intervals (WS_KEEPALIVE_SECONDS), which bounds what it holds.
+ * Writes `next` messages of operation `id`. A socket with more than
+ * `maxBuffered` bytes queued unread is a reader too slow for its events: it is
+ * closed (`onSlow`) rather than buffered for without bound, and its client
+ * resumes with afterSeq. Above a quarter of that, a write returns a promise
+ * that resolves once the socket has taken it, for streams that can wait (a
+ * replay); live fan-out does not wait.
  */
-function resultWriter(socket: WebSocket, id: string): ResultWriter {
+function resultWriter(socket: WebSocket, id: string, maxBuffered: number, onSlow: () => void): ResultWriter {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return {
     writeResult(json) {
-      if (socket.readyState === socket.OPEN) socket.send(prefix + json + '}');
+      if (socket.readyState !== socket.OPEN) return;
+      const buffered = socket.bufferedAmount;
+      if (buffered > maxBuffered) return onSlow();
+      if (buffered < maxBuffered / 4) return socket.send(prefix + json + '}');
+      return new Promise<void>((resolve) => socket.send(prefix + json + '}', () => resolve()));
     },
   };
 }
 
 interface SocketState {
+  /** Set once the socket is registered: its user counted online, its session watched. */
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
   operations: number;
@@ -100,11 +112,17 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
     if (!state) states.set(extra, (state = { operations: 0 }));
     return state;
   };
-  const socketsBySession = new Map<string, Set<WebSocket>>();
-
-  const offRevoked = bus.on('session:revoked', ({ sessionId }) => {
-    for (const socket of socketsBySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, 'Session revoked');
+  const sessions = createSocketSessions({
+    db: services.prisma,
+    bus,
+    recheckMs: config.sessionRecheckSeconds * 1000,
+    onError: (error) => logger.error({ err: error }, 'checking the sessions of open sockets failed'),
   });
+  const slowReader = (socket: WebSocket) => () => {
+    if (socket.readyState !== socket.OPEN) return;
+    metrics.slowReaderCloses.inc();
+    socket.close(SLOW_READER, 'Reader too slow: resubscribe with afterSeq');
+  };
 
   const disposable = useServer<Record<string, unknown>>(
     {
@@ -115,6 +133,8 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         const viewer = await services.authenticate(token);
         if (!viewer) return false; // graphql-ws closes with CloseCode.Forbidden (4403)
         const socket = ctx.extra.socket;
+        // Gone while its token was checked: onClose has already run, so nothing may be registered.
+        if (socket.readyState !== socket.OPEN) return false;
         if (presence.socketCount(viewer.userId) >= limits.maxSocketsPerUser) {
           socket.close(TOO_MANY_SOCKETS, 'Too many sockets for this user');
           return false;
@@ -122,33 +142,31 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         const state = stateOf(ctx.extra);
         state.viewer = viewer;
         const untilExpiry = viewer.tokenExpiresAt.getTime() - Date.now();
-        state.expiryTimer = setTimeout(
-          () => socket.close(CloseCode.Forbidden, 'Token expired'),
-          Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS),
-        );
-        let sessionSockets = socketsBySession.get(viewer.sessionId);
-        if (!sessionSockets) socketsBySession.set(viewer.sessionId, (sessionSockets = new Set()));
-        sessionSockets.add(socket);
+        state.expiryTimer = setTimeout(() => sessions.end(socket, 'Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
+        sessions.add(viewer.sessionId, socket);
         presence.connect(viewer.userId);
         metrics.sockets.inc();
         return true;
       },
-      onDisconnect: async (ctx) => {
-        const { viewer } = stateOf(ctx.extra);
+      // Not onDisconnect, which graphql-ws skips for a socket that closed before its acknowledgement.
+      onClose: async (ctx) => {
+        const state = stateOf(ctx.extra);
+        clearTimeout(state.expiryTimer);
+        const { viewer } = state;
         if (!viewer) return;
-        const sessionSockets = socketsBySession.get(viewer.sessionId);
-        sessionSockets?.delete(ctx.extra.socket);
-        if (sessionSockets?.size === 0) socketsBySession.delete(viewer.sessionId);
+        state.viewer = undefined;
+        sessions.remove(viewer.sessionId, ctx.extra.socket);
         metrics.sockets.dec();
         await presence.disconnect(viewer.userId).catch((error: unknown) => {
           logger.error({ err: error }, 'recording presence failed');
         });
       },
-      onClose: (ctx) => {
-        clearTimeout(stateOf(ctx.extra).expiryTimer);
-      },
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
+        // Frames that arrive after the session ended are never run.
+        if (!state.viewer || sessions.isRevoked(ctx.extra.socket)) {
+          return [createGraphQLError('The session has ended.', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
         if (state.operations >= limits.maxSubscriptionsPerSocket) {
           return [
             createGraphQLError(`At most ${limits.maxSubscriptionsPerSocket} operations at once on one socket.`, {
@@ -157,7 +175,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           ];
         }
         const socketContext: SocketContext = {
-          viewer: state.viewer!,
+          viewer: state.viewer,
           userAgent: ctx.extra.request.headers['user-agent'] ?? null,
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -183,7 +201,11 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           document,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe, ...resultWriter(ctx.extra.socket, id) } satisfies EnvelopedRoot,
+          rootValue: {
+            execute,
+            subscribe,
+            ...resultWriter(ctx.extra.socket, id, limits.maxBufferedBytes, slowReader(ctx.extra.socket)),
+          } satisfies EnvelopedRoot,
         };
         return args;
       },
@@ -204,7 +226,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
 
   return {
     async close() {
-      offRevoked();
+      await sessions.close();
       for (const client of wss.clients) client.close(GOING_AWAY, 'Server shutting down');
       await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -23,6 +23,15 @@ export function within<T>(ms: number, work: Promise<T>, describe: () => string):
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Polls `check` every 50 ms until it holds; rejects after `ms` naming `what`. */
+export async function eventually(check: () => Promise<boolean>, ms = WAIT_MS, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
 export interface LiveOptions {
   /** Events for which this returns true are kept out of `events` (e.g. readiness probes). */
   ignore?: (event: any) => boolean;
@@ -379,7 +388,12 @@ export async function metrics(server: TestServer): Promise<Record<string, number
   return values;
 }
 
-export const LIVE_GAUGES = ['messenger_websockets', 'messenger_subscriptions', 'messenger_event_listeners'] as const;
+export const LIVE_GAUGES = [
+  'messenger_websockets',
+  'messenger_subscriptions',
+  'messenger_chat_subscribers',
+  'messenger_event_listeners',
+] as const;
 
 /** The live-delivery gauges, e.g. { messenger_websockets: 3, … }. */
 export async function liveGauges(server: TestServer): Promise<Record<(typeof LIVE_GAUGES)[number], number>> {
