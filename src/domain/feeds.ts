@@ -5,7 +5,7 @@ import type { Message } from '../generated/prisma/client.ts';
 import { may } from './access.ts';
 import type { Audience } from './audience.ts';
 import type { ChatTopic, Delivery } from './delivery.ts';
-import { visibleMessages, type MessageQuery, type Retention } from './messages.ts';
+import { includesAtMostAuthor, visibleMessages, type MessageQuery, type Retention } from './messages.ts';
 
 /** Replayed messages are read from the database this many at a time. */
 const REPLAY_PAGE = 100;
@@ -115,13 +115,14 @@ export function messageEvents(deps: FeedDeps, topic: 'message:added' | 'message:
 }
 
 // Every local subscriber of an event receives the same payload object, so the
-// message behind it is read once per event, not once per subscriber.
+// message behind it is read once per event, not once per subscriber. With
+// its author, which is what subscribers usually select beyond the scalars.
 const loaded = new WeakMap<MessageRef, Promise<Message | null>>();
 
 function loadOnce({ db, retention }: FeedDeps, ref: MessageRef): Promise<Message | null> {
   let message = loaded.get(ref);
   if (!message) {
-    message = db.message.findFirst({ where: { id: ref.messageId, ...visibleMessages(retention) } });
+    message = db.message.findFirst({ where: { id: ref.messageId, ...visibleMessages(retention) }, include: { author: true } });
     loaded.set(ref, message);
   }
   return message;
@@ -132,14 +133,16 @@ function loadOnce({ db, retention }: FeedDeps, ref: MessageRef): Promise<Message
 const selected = new WeakMap<Message, Map<string, Promise<Message | null>>>();
 
 /**
- * `message` (a row a feed delivered) with the relations `query` selects,
- * loaded once per event and distinct selection however many subscribers ask.
+ * `message` (a row a feed delivered, with its author) with the relations
+ * `query` selects, loaded once per event and distinct selection however many
+ * subscribers ask; the row itself when it has all they need.
  */
 export function withSelection(
   { db }: FeedDeps,
   message: Message,
   query: MessageQuery,
 ): Promise<Message | null> {
+  if (includesAtMostAuthor(query)) return Promise.resolve(message);
   let byQuery = selected.get(message);
   if (!byQuery) selected.set(message, (byQuery = new Map()));
   const key = JSON.stringify(query);
@@ -188,6 +191,7 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
         }
         const rows = await deps.db.message.findMany({
           where: { chatId, seq: { gt: lastReplayed }, ...visibleMessages(deps.retention) },
+          include: { author: true },
           orderBy: { seq: 'asc' },
           take: REPLAY_PAGE,
         });
