@@ -87,6 +87,8 @@ describe('a deleted user', () => {
     expect((await watcher.next()).id).toBe(after.id);
     await sleep(QUIET_MS);
     expect([oneChat.fresh, allChats.fresh]).toEqual([[], []]);
+    // Not even as an error.
+    expect([oneChat.errors(), allChats.errors()]).toEqual([[], []]);
     expect(await socket.closeCode(SESSION_RECHECK_SECONDS * 1000 + 3_000)).toBe(4403);
   });
 });

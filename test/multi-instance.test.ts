@@ -200,6 +200,7 @@ describe.runIf(enabled)('two instances sharing Postgres and Redis', () => {
     expect((await watcher.next(10_000)).id).toBe(after.id);
     await sleep(500);
     expect(leeFeeds.map((feed) => feed.fresh)).toEqual([[], [], [], []]);
+    expect(leeFeeds.map((feed) => feed.errors())).toEqual([[], [], [], []]);
   });
 
   it('closes the sockets on A, and refuses the token on A, of a session logged out through B while Redis was down', async () => {

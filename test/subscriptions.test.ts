@@ -363,6 +363,8 @@ describe('membership changes during a subscription', () => {
     await sleep(QUIET_MS);
     // The one-chat form may complete or stay silent: either way, no event.
     for (const sub of [...oneChat, ...allChats]) expect(sub.fresh).toEqual([]);
+    // Not even as an error: nothing of the chat reached them.
+    for (const sub of [...oneChat, ...allChats]) expect(sub.errors()).toEqual([]);
   }
 
   it('a member removed mid-subscription receives no further event of that chat', async () => {

@@ -196,7 +196,6 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
           take: REPLAY_PAGE,
         });
         for (const row of rows) {
-          if (stopped) break;
           lastReplayed = row.seq;
           await deliver(row);
         }
