@@ -93,6 +93,28 @@ describe('a deleted user', () => {
   });
 });
 
+describe('a member removed without any event', () => {
+  it('gets nothing more of the chat, and a one-chat subscription ends at the chat\'s next event', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await group(alice, bob);
+    const probe = messageProbe(server, alice, chat.id);
+    const watcher = live((await connect(server, alice)).client, MESSAGE_ADDED, { chatId: chat.id }, probe);
+    const client = (await connect(server, bob)).client;
+    const oneChat = live(client, MESSAGE_ADDED, { chatId: chat.id }, probe);
+    const allChats = live(client, MESSAGE_ADDED, {}, probe);
+    await prime([watcher, oneChat, allChats], probe.poke);
+
+    // As when the removal raced the subscription, or its event was lost.
+    await asOperator((db) => db.$executeRaw`DELETE FROM "ChatMember" WHERE "userId" = ${databaseId(bob.user.id)}`);
+    const after = await send(server, alice, chat.id, 'after the removal');
+
+    expect((await watcher.next()).id).toBe(after.id);
+    await oneChat.until(() => oneChat.completed);
+    await sleep(QUIET_MS);
+    expect([oneChat.fresh, allChats.fresh, oneChat.errors(), allChats.errors()]).toEqual([[], [], [], []]);
+  });
+});
+
 describe('a logged-out session', () => {
   it('executes no frame its socket sends after logout, and the socket is terminated even if the client ignores the close', async () => {
     const [alice, bob] = await newUsers(server, 'alice', 'bob');
