@@ -175,6 +175,11 @@ describe.runIf(enabled)('web chat', () => {
     await b.getByRole('button', { name: 'Send' }).click();
     await shown(a).toEqual(['hi bob', 'hello alice']);
     await a.getByText(`${name(bob)} is typing…`).waitFor({ state: 'hidden' });
+    // Typing again right after a send: the stop the send sent does not overtake the new start.
+    await messageBox(b).pressSequentially('and');
+    await a.getByText(`${name(bob)} is typing…`).waitFor();
+    await messageBox(b).fill('');
+    await a.getByText(`${name(bob)} is typing…`).waitFor({ state: 'hidden' });
 
     const mine = messageLog(a).getByRole('article', { name: `${name(alice)}, message 1` });
     await mine.getByRole('button', { name: 'Edit' }).click();

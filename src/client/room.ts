@@ -78,11 +78,13 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
   const current = (messages: readonly Message[]) =>
     messages.filter((message) => !deleted.has(message.id)).map((message) => edits.get(message.id) ?? message);
 
+  // One at a time, so a stop is never overtaken by the start typed after it.
+  let typingSent: Promise<unknown> = Promise.resolve();
   const setTyping = (typing: boolean) => {
     const now = Date.now();
     if (typing ? now - typingSentAt < TYPING_REPEAT_MS : typingSentAt === 0) return;
     typingSentAt = typing ? now : 0;
-    api.request(SetTyping, { chatId, typing }).catch(failed);
+    typingSent = typingSent.then(() => api.request(SetTyping, { chatId, typing })).catch(failed);
   };
   const applyEdit = (message: Message) => {
     edits.set(message.id, message);
