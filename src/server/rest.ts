@@ -5,7 +5,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from '../errors.ts';
 
 /** Where the REST API lives; its OpenAPI document is `${REST_BASE_PATH}/openapi.json`. */
-export const REST_BASE_PATH = '/api';
+const REST_BASE_PATH = '/api';
 
 const STATUS_OF_CODE: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
@@ -15,9 +15,6 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   CONFLICT: 409,
   RATE_LIMITED: 429,
 };
-
-/** Validation and parse failures of the generated operations are the caller's input. */
-const INPUT_CODES = new Set(['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_REQUEST']);
 
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && code in STATUS_OF_CODE;
 
@@ -37,8 +34,8 @@ function restError(error: unknown): { error: RestError; status: number } {
     return { error: { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }, status: 500 };
   }
   const { http, code, ...extensions } = error.extensions;
-  // sofa marks the body and query-string values it cannot parse with a 400.
-  const resolved = isErrorCode(code) ? code : http?.status === 400 || INPUT_CODES.has(String(code)) ? 'BAD_USER_INPUT' : String(code ?? 'INTERNAL_SERVER_ERROR');
+  // SOFA marks a body or query-string value it cannot parse with a 400 and no code.
+  const resolved = isErrorCode(code) ? code : http?.status === 400 ? 'BAD_USER_INPUT' : String(code ?? 'INTERNAL_SERVER_ERROR');
   const status = isErrorCode(resolved) ? STATUS_OF_CODE[resolved] : 500;
   return { error: { message: error.message, extensions: { ...extensions, code: resolved } }, status };
 }
@@ -108,19 +105,19 @@ export function useRestApi(): Plugin {
         },
       });
       const sofa = useSofa({
-          basePath: REST_BASE_PATH,
-          routes: ROUTES,
-          // Typed with fets's Response class; the platform's Response is what fets uses on Node.
-          errorHandler: restErrorResponse as unknown as SofaConfig['errorHandler'],
-          openAPI: {
-            info: {
-              title: 'Messenger REST API',
-              version: '1.0.0',
-              description: 'Generated from the GraphQL schema (schema.graphql). Send `Authorization: Bearer <token>`.',
-            },
+        basePath: REST_BASE_PATH,
+        routes: ROUTES,
+        // Typed with fets's Response class; the platform's Response is what fets uses on Node.
+        errorHandler: restErrorResponse as unknown as SofaConfig['errorHandler'],
+        openAPI: {
+          info: {
+            title: 'Messenger REST API',
+            version: '1.0.0',
+            description: 'Generated from the GraphQL schema (schema.graphql). Send `Authorization: Bearer <token>`.',
           },
-          // Swagger UI would load its code from a CDN; the document is enough.
-          swaggerUI: { endpoint: false },
+        },
+        // Swagger UI would load its code from a CDN; the document is enough.
+        swaggerUI: { endpoint: false },
       });
       addPlugin({
         ...sofa,
