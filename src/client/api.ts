@@ -7,17 +7,14 @@ import {
   type TypedDocumentNode,
 } from '@urql/core';
 import { CloseCode, createClient as createSocketClient, type Client as SocketClient } from 'graphql-ws';
+import type { ErrorCode as ContractCode } from '../errors.ts';
 
-/** The `extensions.code` values of the API, plus NETWORK for a server that could not be reached. */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'NETWORK'
-  | 'INTERNAL_SERVER_ERROR';
+/**
+ * The contract's `extensions.code` values, the masked INTERNAL_SERVER_ERROR,
+ * and NETWORK for a server that could not be reached. A code the server
+ * adds fails the clients' type check until they say what it means.
+ */
+export type ErrorCode = ContractCode | 'INTERNAL_SERVER_ERROR' | 'NETWORK';
 
 /** A failed operation: the server's first error with its contract code. */
 export class ApiError extends Error {
@@ -33,7 +30,7 @@ export class ApiError extends Error {
 }
 
 /** The ApiError of an urql result's error: its first GraphQL error, else the network failure. */
-export function toApiError(error: CombinedError): ApiError {
+function toApiError(error: CombinedError): ApiError {
   const first = error.graphQLErrors[0];
   if (!first) return new ApiError('NETWORK', error.networkError?.message ?? error.message);
   const { code, retryAfterSeconds } = first.extensions ?? {};
@@ -68,15 +65,13 @@ interface LiveHandlers<Data> {
 }
 
 export interface Api {
-  readonly url: string;
-  readonly token: string | null;
   /** Runs a query or mutation; resolves with its data, rejects with an ApiError. */
   request<Data, Variables extends AnyVariables>(document: TypedDocumentNode<Data, Variables>, variables: Variables): Promise<Data>;
   /**
-   * A subscription that outlives reconnects. Each time the socket closes it
-   * is dropped, and it is subscribed again with `variables()` read at that
-   * moment, so a feed can resume from the last event it saw (afterSeq)
-   * instead of replaying from where it started.
+   * A subscription that outlives reconnects: dropped when the socket
+   * closes, and subscribed again once it is back with `variables()` read
+   * then, so a feed resumes from the last event it saw (afterSeq) instead of
+   * replaying from where it started.
    */
   live<Data, Variables extends AnyVariables>(
     document: TypedDocumentNode<Data, Variables>,
@@ -94,7 +89,8 @@ export interface Api {
 const isCloseEvent = (value: unknown): value is { code: number; reason: string } =>
   typeof value === 'object' && value !== null && 'code' in value && 'reason' in value;
 
-// graphql-ws's own "too many" code, which the server uses for too many sockets of one user.
+// Closes that retrying would only meet again: 4403 (token invalid, expired or
+// revoked) and graphql-ws's 4429, which the server uses for too many sockets of one user.
 const REFUSED_CODES: number[] = [CloseCode.Forbidden, CloseCode.TooManyInitialisationRequests];
 
 const isMutation = (document: Pick<TypedDocumentNode, 'definitions'>) =>
@@ -167,8 +163,6 @@ export function createApi({ url, token = null, subscriptions = true, webSocketIm
   });
 
   return {
-    url,
-    token,
     async request(document, variables) {
       const result = await (isMutation(document) ? client.mutation(document, variables) : client.query(document, variables)).toPromise();
       if (result.error) throw toApiError(result.error);

@@ -17,6 +17,7 @@ export interface RoomState {
 
 export type RoomEvent =
   | { type: 'loaded'; messages: readonly Message[] }
+  | { type: 'loadingOlder' }
   | { type: 'older'; messages: readonly Message[] }
   | { type: 'added'; message: Message }
   | { type: 'edited'; message: Message }
@@ -163,7 +164,7 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
     },
     async loadOlder() {
       if (!state.hasOlder || state.loadingOlder || closed) return 0;
-      emit({ loadingOlder: true }, { type: 'older', messages: [] });
+      emit({ loadingOlder: true }, { type: 'loadingOlder' });
       try {
         const { messages: page } = await api.request(History, { chatId, last: pageSize, before: startCursor });
         const older = current(page.edges.map((edge) => edge.node));
