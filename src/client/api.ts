@@ -115,6 +115,7 @@ export function createApi({ url, token = null, subscriptions = true, webSocketIm
   let status: SocketStatus = 'connecting';
   const statusListeners = new Set<(status: SocketStatus, reconnected: boolean) => void>();
   const setStatus = (next: SocketStatus, reconnected = false) => {
+    if (next === status) return; // each failed reconnect attempt closes again
     status = next;
     for (const listener of [...statusListeners]) listener(next, reconnected);
   };
