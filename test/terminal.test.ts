@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DELETE, EDIT, createDirect, createGroup, newUsers, ok, send, sendMany, texts, uniqueName } from './helpers/chats.ts';
+import { DELETE, EDIT, createDirect, createGroup, newUsers, ok, range, send, sendMany, texts, uniqueName } from './helpers/chats.ts';
 import { freePort } from './helpers/ports.ts';
 import { startServer, testConfig, type TestServer } from './helpers/server.ts';
 import { TerminalChat } from './helpers/terminal.ts';
@@ -209,4 +209,3 @@ describe('terminal chat: errors', () => {
   });
 });
 
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
