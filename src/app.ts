@@ -14,6 +14,7 @@ import { createTypingTracker } from './domain/typing.ts';
 import { createRedisTarget } from './events-redis.ts';
 import { createEventBus } from './events.ts';
 import { createMetrics } from './server/metrics.ts';
+import { withWebApp } from './server/web-app.ts';
 import { attachWebSocketServer } from './server/websocket.ts';
 import { createYogaServer } from './server/yoga.ts';
 
@@ -66,7 +67,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     intervalSeconds: config.retentionSweepSeconds,
   });
   const yoga = createYogaServer({ services, metrics, logger, redisStatus: () => (redis ? (redis.isUp() ? 'up' : 'down') : 'disabled') });
-  const httpServer = createServer(yoga);
+  const httpServer = createServer(withWebApp(config.webRoot, logger, yoga));
   const websocket = attachWebSocketServer({ httpServer, yoga, services, metrics, logger });
   let stopping: Promise<void> | undefined;
 

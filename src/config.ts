@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** Everything the app reads from its environment, already validated. */
@@ -41,6 +42,8 @@ export interface AppConfig {
     /** Bytes a socket may have queued unread; a reader further behind is closed (SLOW_READER). */
     maxBufferedBytes: number;
   };
+  /** The built web chat served at /. */
+  webRoot: string;
 }
 
 export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
@@ -77,6 +80,7 @@ const envSchema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(1_048_576),
+  WEB_ROOT: z.string().min(1).default(fileURLToPath(new URL('../dist/web', import.meta.url))),
 });
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
@@ -141,5 +145,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       maxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
       maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     },
+    webRoot: resolve(env.WEB_ROOT),
   };
 }

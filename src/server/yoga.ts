@@ -7,6 +7,7 @@ import type { Context, Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { AppError, isRecordGone, type ErrorCode } from '../errors.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
+import { useRestApi } from './rest.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
 import { schema } from '../schema/index.ts';
 
@@ -145,6 +146,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       useSharedSubscriptionExecution(maskError),
       useMetricsEndpoint(metrics),
       useOperationLog(logger),
+      useRestApi(),
     ],
   });
 }

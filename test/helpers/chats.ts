@@ -6,6 +6,9 @@ export const codes = (result: GraphQLResponse) => result.errors?.map((error) => 
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The integers from `from` to `to`, both included (expected seqs). */
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 /**
  * Timestamps (createdAt, joinedAt, last activity) have millisecond resolution:
  * tests that assert an order by time leave a few milliseconds between writes.

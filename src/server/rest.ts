@@ -1,0 +1,138 @@
+import { filterSchema } from '@graphql-tools/utils';
+import { useSofa } from '@graphql-yoga/plugin-sofa';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { ErrorCode } from '../errors.ts';
+
+/** Where the REST API lives; its OpenAPI document is `${REST_BASE_PATH}/openapi.json`. */
+const REST_BASE_PATH = '/api';
+
+const STATUS_OF_CODE: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+};
+
+const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && code in STATUS_OF_CODE;
+
+interface RestError {
+  message: string;
+  extensions: { code: string; [key: string]: unknown };
+}
+
+/**
+ * One error as REST callers see it: the GraphQL error's message and
+ * extensions (with its contract `code`), without sofa's internal `http` hint.
+ * Anything that is not a GraphQLError was never masked, so it is reported
+ * only as unexpected.
+ */
+function restError(error: unknown): { error: RestError; status: number } {
+  if (!(error instanceof GraphQLError)) {
+    return { error: { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }, status: 500 };
+  }
+  const { http, code, ...extensions } = error.extensions;
+  // SOFA marks a body or query-string value it cannot parse with a 400 and no code.
+  const resolved = isErrorCode(code) ? code : http?.status === 400 ? 'BAD_USER_INPUT' : String(code ?? 'INTERNAL_SERVER_ERROR');
+  const status = isErrorCode(resolved) ? STATUS_OF_CODE[resolved] : 500;
+  return { error: { message: error.message, extensions: { ...extensions, code: resolved } }, status };
+}
+
+/**
+ * The response for a failed REST call: the status that fits the first
+ * error's `extensions.code` (sofa's default answers 500 for all of them),
+ * `Retry-After` for RATE_LIMITED, and `{ errors: [...] }` as GraphQL has it.
+ */
+export function restErrorResponse(errors: readonly unknown[]): Response {
+  const mapped = errors.map(restError);
+  const first = mapped[0] ?? restError(undefined);
+  const headers: Record<string, string> = {};
+  const retryAfter = first.error.extensions.retryAfterSeconds;
+  if (first.error.extensions.code === 'RATE_LIMITED' && typeof retryAfter === 'number') {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfter)));
+  }
+  return Response.json({ errors: mapped.map((entry) => entry.error) }, { status: first.status, headers });
+}
+
+type SofaConfig = Parameters<typeof useSofa>[0];
+
+/** RESTful paths for the operations people use most; every other field keeps sofa's default path. */
+const ROUTES: SofaConfig['routes'] = {
+  'Mutation.register': { method: 'POST', path: '/register', tags: ['Account'] },
+  'Mutation.login': { method: 'POST', path: '/login', tags: ['Account'] },
+  'Mutation.logout': { method: 'POST', path: '/logout', tags: ['Account'] },
+  'Query.me': { method: 'GET', path: '/me', tags: ['Account'] },
+  'Query.sessions': { method: 'GET', path: '/sessions', tags: ['Account'] },
+  'Mutation.revokeSession': { method: 'DELETE', path: '/sessions/:id', tags: ['Account'] },
+  'Query.users': { method: 'GET', path: '/users', tags: ['Users'] },
+  'Query.user': { method: 'GET', path: '/users/:username', tags: ['Users'] },
+  'Query.onlineUsers': { method: 'GET', path: '/online-users', tags: ['Users'] },
+  'Query.chats': { method: 'GET', path: '/chats', tags: ['Chats'] },
+  'Query.publicChats': { method: 'GET', path: '/public-chats', tags: ['Chats'] },
+  'Query.chat': { method: 'GET', path: '/chats/:id', tags: ['Chats'] },
+  'Mutation.createDirectChat': { method: 'POST', path: '/chats/direct', tags: ['Chats'] },
+  'Mutation.createGroupChat': { method: 'POST', path: '/chats/group', tags: ['Chats'] },
+  'Mutation.joinChat': { method: 'POST', path: '/chats/:chatId/join', tags: ['Chats'] },
+  'Mutation.leaveChat': { method: 'POST', path: '/chats/:chatId/leave', tags: ['Chats'] },
+  'Mutation.addChatMember': { method: 'POST', path: '/chats/:chatId/members', tags: ['Chats'] },
+  'Mutation.removeChatMember': { method: 'DELETE', path: '/chats/:chatId/members/:username', tags: ['Chats'] },
+  'Mutation.markChatRead': { method: 'POST', path: '/chats/:chatId/read', tags: ['Chats'] },
+  'Mutation.setChatMessageTtl': { method: 'PUT', path: '/chats/:chatId/ttl', tags: ['Chats'] },
+  'Mutation.setTyping': { method: 'POST', path: '/chats/:chatId/typing', tags: ['Chats'] },
+  'Query.messages': { method: 'GET', path: '/chats/:chatId/messages', tags: ['Messages'] },
+  'Mutation.sendMessage': { method: 'POST', path: '/messages', tags: ['Messages'] },
+  'Mutation.editMessage': { method: 'PATCH', path: '/messages', tags: ['Messages'] },
+  'Mutation.deleteMessage': { method: 'DELETE', path: '/messages/:id', tags: ['Messages'] },
+};
+
+/**
+ * REST endpoints under /api and their OpenAPI document at /api/openapi.json,
+ * generated by SOFA from the GraphQL schema and executed through yoga's
+ * pipeline (same context, Bearer auth, error masking and rules as /graphql).
+ */
+export function useRestApi(): Plugin {
+  return {
+    onPluginInit({ addPlugin }) {
+      // SOFA also offers subscriptions as webhooks: the server would POST
+      // events to any URL a caller names. Live updates are graphql-ws's job.
+      addPlugin({
+        onRequest({ url, endResponse }) {
+          if (url.pathname === `${REST_BASE_PATH}/webhook` || url.pathname.startsWith(`${REST_BASE_PATH}/webhook/`)) {
+            endResponse(restErrorResponse([new GraphQLError('No such endpoint.', { extensions: { code: 'NOT_FOUND' } })]));
+          }
+        },
+      });
+      const sofa = useSofa({
+        basePath: REST_BASE_PATH,
+        routes: ROUTES,
+        // Typed with fets's Response class; the platform's Response is what fets uses on Node.
+        errorHandler: restErrorResponse as unknown as SofaConfig['errorHandler'],
+        openAPI: {
+          info: {
+            title: 'Messenger REST API',
+            version: '1.0.0',
+            description: 'Generated from the GraphQL schema (schema.graphql). Send `Authorization: Bearer <token>`.',
+          },
+        },
+        // Swagger UI would load its code from a CDN; the document is enough.
+        swaggerUI: { endpoint: false },
+      });
+      addPlugin({
+        ...sofa,
+        // SOFA answers with every field of the returned type. Without this a
+        // chat, and every message through its chat, would come with a page of
+        // its history; history has its own route (/chats/:chatId/messages).
+        onSchemaChange: (payload) =>
+          sofa.onSchemaChange?.({
+            ...payload,
+            schema: filterSchema({
+              schema: payload.schema,
+              objectFieldFilter: (type, field) => !(type === 'Chat' && field === 'messages'),
+            }),
+          }),
+      });
+    },
+  };
+}

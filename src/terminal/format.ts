@@ -1,0 +1,36 @@
+import type { ChatSummary } from '../client/inbox.ts';
+import type { Message } from '../client/room.ts';
+
+const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** `[12:03] #5 bob: hi (edited)`: the seq is what /edit and /delete take. */
+export const formatMessage = (message: Message) =>
+  `[${time(message.createdAt)}] #${message.seq} ${message.author.username}: ${message.text}${message.isEdited ? ' (edited)' : ''}`;
+
+/** One line of /chats: name, kind, unread count, who is online, the last message. */
+export function formatChat(chat: ChatSummary, me: string): string {
+  const online = chat.members.filter((member) => member.user.id !== me && member.user.online).map((member) => member.user.username);
+  const parts = [
+    chat.name,
+    chat.kind === 'DIRECT' ? '(direct)' : `(group of ${chat.members.length})`,
+    chat.unreadCount > 0 ? `${chat.unreadCount} unread` : 'no unread',
+    ...(online.length > 0 ? [`online: ${online.join(', ')}`] : []),
+    ...(chat.lastMessage ? [`last: ${chat.lastMessage.author.username}: ${chat.lastMessage.text}`] : []),
+  ];
+  return `  ${parts.join(' · ')}`;
+}
+
+export const HELP = `Commands:
+  /register <username> <email>  create an account (asks for a password)
+  /login <username or email>    sign in (asks for the password)
+  /logout                       sign out
+  /chats                        your chats with unread counts
+  /open <chat name>             open a chat and show its latest messages
+  /dm <username>                open the direct chat with someone
+  /group <name> [username ...]  create a group
+  /more                         older messages of the open chat
+  /edit <#seq> <text>           change one of your messages
+  /delete <#seq>                delete one of your messages
+  /help                         this list
+  /quit                         leave (Ctrl-D too)
+Anything else is sent to the open chat; :shortcodes: like :smile: become emoji.`;
