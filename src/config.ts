@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { DocumentLimits } from './server/limits.ts';
 
 /** Everything the app reads from its environment, already validated. */
 export interface AppConfig {
@@ -44,6 +45,10 @@ export interface AppConfig {
   };
   /** The built web chat served at /. */
   webRoot: string;
+  /** What one GraphQL document may ask for (src/server/limits.ts). */
+  documentLimits: DocumentLimits;
+  /** Largest HTTP request body; a larger one is PAYLOAD_TOO_LARGE (413). */
+  maxBodyBytes: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
@@ -80,6 +85,11 @@ const envSchema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(1_048_576),
+  HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(2_000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(25_000),
   WEB_ROOT: z.string().min(1).default(fileURLToPath(new URL('../dist/web', import.meta.url))),
 });
 
@@ -146,5 +156,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     },
     webRoot: resolve(env.WEB_ROOT),
+    maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+    documentLimits: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+    },
   };
 }

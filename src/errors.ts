@@ -28,6 +28,13 @@ export const notFound = (what = 'Resource') => new AppError('NOT_FOUND', `${what
 export const badInput = (message: string, field?: string) =>
   new AppError('BAD_USER_INPUT', message, field ? { field } : {});
 
+/**
+ * Whether a text shows anything: it holds more than white space and the
+ * characters that render as nothing (zero-width spaces and joiners, the BOM,
+ * fillers: Unicode's Default_Ignorable_Code_Point).
+ */
+export const isVisible = (text: string) => /[^\p{White_Space}\p{Default_Ignorable_Code_Point}]/u.test(text);
+
 /** Validates `value`, throwing BAD_USER_INPUT naming the first offending field. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);

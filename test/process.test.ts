@@ -30,6 +30,23 @@ describe.runIf(testProvider() === 'sqlite')('the server process', () => {
     }
   });
 
+  it('logs client errors below error level and without stack traces', async () => {
+    const server = await spawnServer(env());
+    try {
+      const wrongLogin = `mutation { login(input: { login: "nobody", password: "wrong password" }) { token } }`;
+      await postGraphQL(server.url, wrongLogin);
+      await postGraphQL(server.url, 'query Chat { chat(id: "Q2hhdDpub25l") { id } }');
+      await postGraphQL(server.url, 'query Bad($n: Int) { users(first: $n) { edges { cursor } } }', { n: 'ten' });
+      await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+      await expect.poll(() => server.logs.filter((entry) => entry.type === 'execute').length).toBe(3);
+      // pino's levels: 50 is error.
+      expect(server.logs.filter((entry) => (entry.level as number) >= 50)).toEqual([]);
+      expect(JSON.stringify(server.logs)).not.toMatch(/"stack"/);
+    } finally {
+      server.process.kill('SIGKILL');
+    }
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)('on %s closes its sockets, stops and exits with 0', async (signal) => {
     const server = await spawnServer(env());
     const register = await postGraphQL(

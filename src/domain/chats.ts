@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
 import type { EventBus } from '../events.ts';
-import { AppError, badInput, isUniqueViolation, notFound, parseInput } from '../errors.ts';
+import { AppError, badInput, isUniqueViolation, isVisible, notFound, parseInput } from '../errors.ts';
 import type { ChatMember } from '../generated/prisma/client.ts';
 import { may } from './access.ts';
 import { usernameKey } from './accounts.ts';
@@ -10,7 +10,7 @@ import { usernameKey } from './accounts.ts';
 export const MAX_MESSAGE_TTL_SECONDS = 365 * 24 * 3600;
 
 const groupSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  name: z.string().trim().refine(isVisible, 'must not be empty').max(100, 'must be at most 100 characters'),
   description: z.string().trim().max(1000, 'must be at most 1000 characters').nullish(),
   isPublic: z.boolean().nullish(),
   members: z.array(z.string()).max(1000, 'at most 1000 members at creation').nullish(),

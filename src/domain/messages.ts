@@ -3,7 +3,7 @@ import { appendMessage } from '../db/append-message.ts';
 import { sqliteConnection, type Db } from '../db/client.ts';
 import { readPageSqlite } from '../db/history-page.ts';
 import type { MessageRef, EventBus } from '../events.ts';
-import { AppError, isRecordGone, notFound, parseInput } from '../errors.ts';
+import { AppError, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { may, type Role } from './access.ts';
 import { openDirectChat, requireMember, requireMembershipWithChat } from './chats.ts';
@@ -15,7 +15,7 @@ export const MAX_TEXT_LENGTH = 4000;
 const textSchema = z
   .string()
   .trim()
-  .refine((text) => text.length > 0, 'must not be empty')
+  .refine((text) => isVisible(text), 'must not be empty')
   .refine((text) => [...text].length <= MAX_TEXT_LENGTH, `must be at most ${MAX_TEXT_LENGTH} characters`);
 
 const sendSchema = z

@@ -28,7 +28,8 @@ export function encodeCursor(key: unknown): string {
 
 function decodeCursor<K>(cursor: string, isKey: (value: unknown) => value is K, field: string): K {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (text.startsWith(CURSOR_PREFIX)) {
+  // No key of ours holds a NUL or an unpaired surrogate, which Postgres cannot compare with.
+  if (text.startsWith(CURSOR_PREFIX) && !/[\0\p{Cs}]/u.test(text)) {
     try {
       const key: unknown = JSON.parse(text.slice(CURSOR_PREFIX.length));
       if (isKey(key)) return key;
@@ -116,4 +117,12 @@ export function prefixRange(prefix: string): { gte: string; lt?: string } {
 }
 
 export const isString = (value: unknown): value is string => typeof value === 'string';
-export const isInteger = (value: unknown): value is number => Number.isInteger(value);
+/** A seq: what an Int column holds on every provider (a larger one is no cursor of ours). */
+export const isSeq = (value: unknown): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 2_147_483_647;
+/** A timestamp both providers can compare against (years 1 to 9999). */
+export const isTimestamp = (value: unknown): value is string => {
+  if (typeof value !== 'string') return false;
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+};

@@ -1,10 +1,12 @@
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { getNamedType } from 'graphql';
+import { getNamedType, isListType, isNonNullType, type GraphQLOutputType } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/paging.ts';
 import { AppError, notFound } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
@@ -20,7 +22,7 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: true;
 }>({
   // Relay before scope-auth, so authScopes see decoded global IDs.
-  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin],
+  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   prisma: {
@@ -29,6 +31,8 @@ export const builder = new SchemaBuilder<{
     exposeDescriptions: false,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'error',
   },
+  // Field costs for the cost limit (src/server/limits.ts, which enforces it).
+  complexity: { disabled: true, fieldComplexity: fieldCost },
   relay: {
     cursorType: 'String',
     clientMutationId: 'omit',
@@ -63,6 +67,27 @@ export const builder = new SchemaBuilder<{
  * src/server/shared-execution.ts).
  */
 export const VIEWER_DEPENDENT = { viewerDependent: true } as const;
+
+/** How many items a list field of this kind stands for, when it says nothing itself. */
+const LIST_ITEMS = 10;
+
+const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(type) ? type.ofType : type);
+
+/**
+ * What a field costs: 1, and its selection times the items it returns: a
+ * page (a field taking first/last) as many as it asks for (the default page
+ * when it does not say), any other list LIST_ITEMS. A connection's edges are
+ * its page, already counted.
+ */
+function fieldCost(args: Record<string, unknown>, _ctx: unknown, field: { name: string; type: GraphQLOutputType; args: readonly { name: string }[] }) {
+  if (field.args.some((arg) => arg.name === 'first')) {
+    const size = [args.first, args.last].find((value): value is number => typeof value === 'number') ?? DEFAULT_PAGE_SIZE;
+    return { field: 1, multiplier: Math.min(Math.max(size, 0), MAX_PAGE_SIZE) };
+  }
+  if (!isList(field.type)) return 1;
+  // The plugin multiplies every list by 10 unless told otherwise.
+  return { field: 1, multiplier: field.name === 'edges' ? 1 : LIST_ITEMS };
+}
 
 builder.addScalarType('DateTime', DateTimeResolver, {
   description: 'An ISO-8601 UTC timestamp, e.g. 2026-11-22T10:00:00.000Z',

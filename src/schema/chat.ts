@@ -10,7 +10,7 @@ import {
   removeChatMember,
   setMessageTtl,
 } from '../domain/chats.ts';
-import { isString, parsePage, prefixRange, toConnection, type Page } from '../domain/paging.ts';
+import { isString, isTimestamp, parsePage, prefixRange, toConnection, type Page } from '../domain/paging.ts';
 import { viewerOf } from '../context.ts';
 import { may } from '../domain/access.ts';
 import { notFound } from '../errors.ts';
@@ -83,7 +83,7 @@ export const ChatConnection = builder.connectionObject({ type: Chat, name: 'Chat
 
 type ActivityKey = [lastActivityAt: string, id: string];
 const isActivityKey = (value: unknown): value is ActivityKey =>
-  Array.isArray(value) && value.length === 2 && value.every(isString) && !Number.isNaN(Date.parse(String(value[0])));
+  Array.isArray(value) && value.length === 2 && isTimestamp(value[0]) && isString(value[1]);
 
 /** Newest activity first; ties broken by id so the order is total and cursors are exact. */
 function activityOrder(page: Page<ActivityKey>) {

@@ -5,7 +5,7 @@ import { may } from '../domain/access.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
 import { deleteMessage, editMessage, includesAtMostAuthor, readHistory, sendMessage } from '../domain/messages.ts';
-import { isInteger, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
+import { isSeq, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
 import { badInput, notFound } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
 import type { Message as MessageRow } from '../generated/prisma/client.ts';
@@ -57,7 +57,7 @@ const HISTORY_DESCRIPTION = 'Oldest first. `last: N` gives the newest N; `before
 
 /** A page of a chat's history for a member; NOT_FOUND for anyone else. */
 async function history(chatId: string, args: PageArgs, ctx: Context, info: GraphQLResolveInfo) {
-  const page = parsePage(args, isInteger);
+  const page = parsePage(args, isSeq);
   const query = queryFromInfo({ context: ctx, info, typeName: 'Message', path: ['edges', 'node'] });
   const { rows, role } = await readHistory(ctx.prisma, ctx.config, viewerOf(ctx).userId, chatId, page, query);
   // The read established the viewer's role: the page's messages need no other to be checked.

@@ -1,5 +1,6 @@
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import type { ChatFeed } from '../domain/feeds.ts';
+import { withoutHttpHints } from './errors.ts';
 
 /**
  * A transport that writes subscription results itself, already encoded: the
@@ -18,7 +19,7 @@ export const writerOf = (root: unknown): ResultWriter | undefined =>
 const encoded = new WeakMap<object, string>();
 export const encodeResult = (result: ExecutionResult) => {
   let json = encoded.get(result);
-  if (json === undefined) encoded.set(result, (json = JSON.stringify(result)));
+  if (json === undefined) encoded.set(result, (json = JSON.stringify(withoutHttpHints(result))));
   return json;
 };
 

@@ -9,6 +9,7 @@ import type { Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
+import { withCode, withoutHttpHints } from './errors.ts';
 import { createSocketSessions } from './socket-sessions.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
@@ -189,10 +190,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error as GraphQLError];
+          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map((error: GraphQLError) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         state.operations += 1;
         metrics.subscriptions.inc();
         const args: ExecutionArgs = {
@@ -213,6 +214,8 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         stateOf(ctx.extra).operations -= 1;
         metrics.subscriptions.dec();
       },
+      // Queries and mutations, whose results graphql-ws sends itself.
+      onNext: (_ctx, _id, _payload, _args, result) => withoutHttpHints(result),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: async (args) => {
         const root = args.rootValue as EnvelopedRoot;

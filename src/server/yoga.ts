@@ -1,11 +1,10 @@
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { PothosValidationError } from '@pothos/core';
-import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
-import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import { getOperationAST, type DocumentNode } from 'graphql';
+import { createYoga, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
-import { AppError, isRecordGone, type ErrorCode } from '../errors.ts';
+import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
+import { useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { useRestApi } from './rest.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
@@ -25,47 +24,18 @@ interface ServerDeps {
   redisStatus: () => 'up' | 'down' | 'disabled';
 }
 
-const MASKED_MESSAGE = 'Unexpected error.';
-
 /**
- * Expected failures (AppError, and Pothos's argument validation such as a
- * malformed global ID) become errors with a contract code; everything else is
- * logged and masked as "Unexpected error.", never leaking driver or SQL text.
+ * A POST whose content type no parser takes: yoga answers an empty 415;
+ * this gives it a body with the contract's code, like every other error.
  */
-function createErrorMasker(logger: Logger) {
-  return (error: unknown, message: string = MASKED_MESSAGE): GraphQLError => {
-    const original = originalOf(error);
-    const expected = expectedFailure(original);
-    if (expected) {
-      return new GraphQLError(expected.message, {
-        nodes: error instanceof GraphQLError ? error.nodes : undefined,
-        path: error instanceof GraphQLError ? error.path : undefined,
-        extensions: { ...expected.extensions, code: expected.code },
-      });
-    }
-    if (!(original instanceof GraphQLError)) logger.error({ err: original }, 'unexpected error');
-    // yoga's masker builds a GraphQLError; its type only promises an Error.
-    return maskError(error, message, false) as GraphQLError;
+function useUnsupportedMediaType(): Plugin {
+  return {
+    onRequestParse({ requestParser, endResponse, fetchAPI }) {
+      if (requestParser) return;
+      const message = 'Send the operation as JSON (Content-Type: application/json), or as GET query parameters.';
+      endResponse(fetchAPI.Response.json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] }, { status: 415 }));
+    },
   };
-}
-
-const originalOf = (error: unknown) => (error instanceof GraphQLError ? (error.originalError ?? error) : error);
-
-/** The contract code and client-facing text of an expected failure; null for anything unexpected. */
-function expectedFailure(error: unknown): { code: ErrorCode; message: string; extensions?: Record<string, unknown> } | null {
-  if (error instanceof AppError) return error;
-  if (error instanceof PothosValidationError) return { code: 'BAD_USER_INPUT', message: error.message };
-  // A row a field still needed was deleted while the operation ran (Pothos
-  // loads relations it did not preload with findUniqueOrThrow).
-  if (isRecordGone(error)) return { code: 'NOT_FOUND', message: 'Not found: it was deleted meanwhile.' };
-  return null;
-}
-
-/** The codes clients will see (the log runs before masking, so it asks the masking rules). */
-function errorCodes(errors: readonly GraphQLError[] | undefined): string[] | undefined {
-  return errors?.map(
-    (error) => expectedFailure(originalOf(error))?.code ?? String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
-  );
 }
 
 /** The operation's name as written in the document (clients often omit `operationName`). */
@@ -84,7 +54,7 @@ function useOperationLog(logger: Logger): Plugin {
             operation: operationName(args.document, args.operationName),
             type: 'execute',
             ms: Math.round((performance.now() - started) * 10) / 10,
-            errors: errorCodes(result.errors),
+            errors: result.errors?.map(contractCode),
           });
         },
       };
@@ -103,10 +73,11 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
     graphqlEndpoint: '/graphql',
     graphiql: config.env !== 'production' && { title: 'Messenger' },
     landingPage: false,
+    maxRequestBodySize: config.maxBodyBytes,
     // /health below is the readiness check with a database probe; yoga's own
     // always-200 liveness answer moves to /live.
     healthCheckEndpoint: '/live',
-    logging: logger,
+    logging: yogaLogger(logger),
     maskedErrors: { maskError, errorMessage: MASKED_MESSAGE, isDev: false },
     context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
       if (initial.viewer) {
@@ -120,15 +91,9 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       };
     },
     plugins: [
-      // Bounds what one document may ask for; the limits leave room for the
-      // deepest query the API offers (chats → messages → author).
-      EnvelopArmorPlugin({
-        maxDepth: { n: 12 },
-        maxAliases: { n: 30 },
-        costLimit: { maxCost: 20_000 },
-        maxTokens: { n: 2_000 },
-        blockFieldSuggestion: { enabled: config.env === 'production' },
-      }),
+      ...useDocumentLimits(config.documentLimits, { production: config.env === 'production' }),
+      useUnsupportedMediaType(),
+      useWellFormedText(),
       useReadinessCheck({
         endpoint: '/health',
         check: async ({ fetchAPI }) => {

@@ -230,3 +230,6 @@ export async function goneMessageId(server: TestServer, someone: SignedUp): Prom
   ok(await server.gql(DELETE, { id: message.id }, someone.token), 'deleteMessage');
   return message.id;
 }
+
+/** A cursor holding `text` as it is, for cursors a client made up (the server's are opaque base64url). */
+export const cursorOf = (text: string) => Buffer.from(text).toString('base64url');

@@ -1,0 +1,152 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createComplexityRule } from '@pothos/plugin-complexity';
+import { GraphQLError, Kind, validate, visit, type DocumentNode, type ExecutionArgs, type ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+export interface DocumentLimits {
+  /** Selection depth (chats → edges → node → messages → edges → node → author → username is 8). */
+  maxDepth: number;
+  maxAliases: number;
+  /** Tokens of the document text; a longer document is refused before it is parsed. */
+  maxTokens: number;
+  /** Cost as src/schema/builder.ts counts it: each field 1, a page times its size, a list times 10. */
+  maxCost: number;
+}
+
+/** What graphql-js, yoga and armor treat as a document error and send with a 400 (GraphQL over HTTP). */
+const DOCUMENT_ERROR_HTTP = { spec: true, status: 400 };
+
+const limitError = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: DOCUMENT_ERROR_HTTP } });
+
+
+
+// armor throws its rejections as "Syntax Error: …" from inside validation,
+// which yoga then answers with 200 and no code; reported as validation errors
+// instead, they are what the contract says: GRAPHQL_VALIDATION_FAILED,
+// naming the limit.
+const reportAsValidationError = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: unknown, error: GraphQLError) =>
+      (context as ValidationContext).reportError(limitError(error.message.replace(/^Syntax Error: /, ''))),
+  ],
+};
+
+/**
+ * The bounds of one document: depth, aliases and tokens by graphql-armor,
+ * cost by the schema's own field costs (@pothos/plugin-complexity), which
+ * counts a page by the size it asks for, or the default one.
+ */
+export function useDocumentLimits(limits: DocumentLimits, { production }: { production: boolean }): Plugin[] {
+  return [
+    EnvelopArmorPlugin({
+      maxDepth: { n: limits.maxDepth, ...reportAsValidationError },
+      maxAliases: { n: limits.maxAliases, ...reportAsValidationError },
+      maxDirectives: { n: 50, ...reportAsValidationError },
+      // Token limits act in the parser: too many tokens is GRAPHQL_PARSE_FAILED.
+      maxTokens: { n: limits.maxTokens },
+      // armor's cost ignores page sizes; the cost below does not.
+      costLimit: { enabled: false },
+      blockFieldSuggestion: { enabled: production },
+    }),
+    useCostLimit(limits.maxCost),
+  ];
+}
+
+/**
+ * The cost of the operation to run, with its variables (a page size may be
+ * a variable), checked before it executes: over HTTP and WebSocket alike,
+ * since both run through these hooks.
+ */
+const COST_EXCEEDED = /^Query complexity of \d+ exceeds max complexity of \d+$/;
+
+function useCostLimit(maxCost: number): Plugin {
+  const check = (args: ExecutionArgs) =>
+    validate(args.schema, args.document, [
+      createComplexityRule({
+        context: args.contextValue as object,
+        variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
+        operationName: args.operationName,
+        maxComplexity: maxCost,
+      }),
+    ])
+      // The rule also reports variables and arguments it cannot take (a
+      // missing variable, a malformed ID): execution reports those, with
+      // their own codes.
+      .filter((error) => COST_EXCEEDED.test(error.message))
+      .map((error) => limitError(error.message));
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const errors = check(args);
+      if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const errors = check(args);
+      if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+  };
+}
+
+/** A NUL character or half of a surrogate pair: no text the API stores or compares may hold either. */
+const ILL_FORMED = /[\0\p{Cs}]/u;
+
+function illFormedPath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return ILL_FORMED.test(value) ? path : null;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = illFormedPath(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = illFormedPath(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+const literalChecks = new WeakMap<DocumentNode, boolean>();
+function hasIllFormedLiteral(document: DocumentNode): boolean {
+  let found = literalChecks.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      [Kind.STRING](node) {
+        if (ILL_FORMED.test(node.value)) found = true;
+      },
+    });
+    literalChecks.set(document, found);
+  }
+  return found;
+}
+
+/**
+ * Refuses text that is not valid Unicode, or holds a NUL, anywhere in an
+ * operation's variables or literals, with BAD_USER_INPUT: Postgres cannot
+ * store a NUL (an internal error there, stored as is by SQLite) and replaces
+ * an unpaired surrogate, so what was stored would differ from what was sent
+ * (and a retry with the same clientId would clash with it).
+ */
+export function useWellFormedText(): Plugin {
+  const check = (args: ExecutionArgs) => {
+    const variable = illFormedPath(args.variableValues ?? {}, '$');
+    const where = variable ? `Variable "${variable.replace(/^\$\./, '$')}"` : hasIllFormedLiteral(args.document) ? 'A string' : null;
+    return where === null
+      ? null
+      : new GraphQLError(`${where} holds a NUL character or an unpaired surrogate: text must be valid Unicode without NUL.`, {
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
+  };
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const error = check(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const error = check(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
