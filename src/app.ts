@@ -9,6 +9,7 @@ import { createAudience } from './domain/audience.ts';
 import { createAuthenticator } from './domain/auth.ts';
 import { createDelivery } from './domain/delivery.ts';
 import { createPresence } from './domain/presence.ts';
+import { createRateLimits } from './domain/rate-limits.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
 import { createTypingTracker } from './domain/typing.ts';
 import { createRedisTarget } from './events-redis.ts';
@@ -58,6 +59,7 @@ export async function createApp(config: AppConfig): Promise<App> {
       audience,
       onError: (error) => logger.error({ err: error }, 'reading a chat\'s members for live delivery failed'),
     }),
+    limits: createRateLimits(config.rateLimits, redis?.commands ?? null),
   };
   const sweeper = startRetentionSweeper({
     db: prisma,

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { Limit, RateLimitSettings } from './domain/rate-limits.ts';
 import type { DocumentLimits } from './server/limits.ts';
 
 /** Everything the app reads from its environment, already validated. */
@@ -42,6 +43,8 @@ export interface AppConfig {
     maxPayloadBytes: number;
     /** Bytes a socket may have queued unread; a reader further behind is closed (SLOW_READER). */
     maxBufferedBytes: number;
+    /** Sockets of one address that have not sent connection_init yet; more are closed with 4429. */
+    maxPendingPerAddress: number;
   };
   /** The built web chat served at /. */
   webRoot: string;
@@ -49,6 +52,9 @@ export interface AppConfig {
   documentLimits: DocumentLimits;
   /** Largest HTTP request body; a larger one is PAYLOAD_TOO_LARGE (413). */
   maxBodyBytes: number;
+  /** Behind a proxy: take the client's address from the last X-Forwarded-For entry. */
+  trustProxy: boolean;
+  rateLimits: RateLimitSettings;
 }
 
 export const DEFAULT_DATABASE_URL = 'file:./data/chat.db';
@@ -85,6 +91,17 @@ const envSchema = z.object({
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(65_536),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(1_048_576),
+  WS_MAX_PENDING_PER_ADDRESS: z.coerce.number().int().positive().default(10),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(50),
+  RATE_LIMIT_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  RATE_LIMIT_REGISTRATIONS_PER_ADDRESS: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_REGISTRATION_WINDOW_SECONDS: z.coerce.number().int().positive().default(3600),
+  RATE_LIMIT_SENDS_PER_USER: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_SEND_WINDOW_SECONDS: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_CONNECTION_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
@@ -92,6 +109,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(25_000),
   WEB_ROOT: z.string().min(1).default(fileURLToPath(new URL('../dist/web', import.meta.url))),
 });
+
+const limit = (points: number, seconds: number): Limit => ({ points, seconds });
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
@@ -154,9 +173,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
       maxPayloadBytes: env.WS_MAX_PAYLOAD_BYTES,
       maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+      maxPendingPerAddress: env.WS_MAX_PENDING_PER_ADDRESS,
     },
     webRoot: resolve(env.WEB_ROOT),
     maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+    trustProxy: env.TRUST_PROXY === 'true',
+    rateLimits: {
+      loginFailuresPerAccount: limit(env.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT, env.RATE_LIMIT_LOGIN_WINDOW_SECONDS),
+      loginFailuresPerAddress: limit(env.RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS, env.RATE_LIMIT_LOGIN_WINDOW_SECONDS),
+      registrationsPerAddress: limit(env.RATE_LIMIT_REGISTRATIONS_PER_ADDRESS, env.RATE_LIMIT_REGISTRATION_WINDOW_SECONDS),
+      sendsPerUser: limit(env.RATE_LIMIT_SENDS_PER_USER, env.RATE_LIMIT_SEND_WINDOW_SECONDS),
+      connectionsPerAddress: limit(env.RATE_LIMIT_CONNECTIONS_PER_ADDRESS, env.RATE_LIMIT_CONNECTION_WINDOW_SECONDS),
+    },
     documentLimits: {
       maxDepth: env.GRAPHQL_MAX_DEPTH,
       maxAliases: env.GRAPHQL_MAX_ALIASES,

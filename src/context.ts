@@ -1,10 +1,12 @@
 import type { AppConfig } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Audience } from './domain/audience.ts';
+import type { Client } from './domain/accounts.ts';
 import type { Authenticate, Viewer } from './domain/auth.ts';
 import type { Delivery } from './domain/delivery.ts';
 import type { FeedDeps } from './domain/feeds.ts';
 import type { Presence } from './domain/presence.ts';
+import type { RateLimits } from './domain/rate-limits.ts';
 import type { TypingTracker } from './domain/typing.ts';
 import type { EventBus } from './events.ts';
 
@@ -23,14 +25,15 @@ export interface Services {
   typing: TypingTracker;
   audience: Audience;
   delivery: Delivery;
+  limits: RateLimits;
 }
 
 /** What every resolver sees, over HTTP and WebSocket alike. */
 export interface Context extends Services {
   /** Null when the request carries no valid token. */
   viewer: Viewer | null;
-  /** Default device name for sessions opened by this request. */
-  userAgent: string | null;
+  /** Who sent the request: its User-Agent (the default device name) and address. */
+  client: Client;
 }
 
 /** What subscription feeds (src/domain/feeds.ts) need of the services. */

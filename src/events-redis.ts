@@ -79,7 +79,9 @@ export function createRedisTarget(url: string, logger: Logger) {
     local.dispatchEvent(new CustomEvent(channel, { detail: envelope.detail }));
   });
 
-  const target: BusTarget & { isUp(): boolean; close(): Promise<void> } = {
+  const target: BusTarget & { isUp(): boolean; close(): Promise<void>; commands: Redis } = {
+    /** The connection events are published on, for other plain commands (rate limit counts); it fails fast while Redis is away. */
+    commands: publisher,
     addEventListener(type, listener) {
       local.addEventListener(type, listener);
       const count = (channels.get(type) ?? 0) + 1;

@@ -1,10 +1,9 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { GraphQLError } from 'graphql';
 import type { OpenAPIV3 } from 'openapi-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restErrorResponse } from '../src/server/rest.ts';
 import { PASSWORD } from './helpers/users.ts';
-import { startServer, type TestServer } from './helpers/server.ts';
+import { startServer, testConfig, type TestServer } from './helpers/server.ts';
 import { uniqueName } from './helpers/chats.ts';
 
 let server: TestServer;
@@ -24,8 +23,9 @@ async function rest(
   method: string,
   path: string,
   { token, body, query }: { token?: string; body?: unknown; query?: Record<string, string | number> } = {},
+  target: TestServer = server,
 ): Promise<RestResponse> {
-  const url = new URL(`/api${path}`, server.url);
+  const url = new URL(`/api${path}`, target.url);
   for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, String(value));
   const response = await fetch(url, {
     method,
@@ -265,15 +265,28 @@ describe('errors over REST', () => {
     });
   });
 
-  // Nothing on HTTP is rate limited yet, so the mapping is checked on the
-  // REST error responder itself.
   it('answers RATE_LIMITED with 429 and a Retry-After header from retryAfterSeconds', async () => {
-    const response = restErrorResponse([
-      new GraphQLError('Too many attempts.', { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 2.5 } }),
-    ]);
-    expect(response.status).toBe(429);
-    expect(response.headers.get('retry-after')).toBe('3');
-    expect(await response.json()).toEqual(error('RATE_LIMITED', 'Too many attempts.', { retryAfterSeconds: 2.5 }));
+    const limited = await startServer(testConfig({ RATE_LIMIT_SENDS_PER_USER: '1', RATE_LIMIT_SEND_WINDOW_SECONDS: '60' }));
+    try {
+      const call = (method: string, path: string, options: Parameters<typeof rest>[2]) => rest(method, path, options, limited);
+      const username = uniqueName('limited');
+      const { body: alice } = await call('POST', '/register', {
+        body: { input: { username, email: `${username}@example.com`, password: PASSWORD } },
+      });
+      const chat = await call('POST', '/chats/group', { token: alice.token, body: { input: { name: 'Limited' } } });
+      const send = () => call('POST', '/messages', { token: alice.token, body: { input: { chatId: chat.body.id, text: 'hi' } } });
+      expect((await send()).status).toBe(200);
+      const refused = await send();
+      expect(refused).toEqual({
+        status: 429,
+        body: error('RATE_LIMITED', expect.stringMatching(/^Too many messages sent; try again in \d+ s\.$/), {
+          retryAfterSeconds: expect.any(Number),
+        }),
+        retryAfter: String(refused.body.errors[0].extensions.retryAfterSeconds),
+      });
+    } finally {
+      await limited.stop();
+    }
   });
 
   it('answers anything unexpected with 500 and no internals', async () => {

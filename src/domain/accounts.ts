@@ -3,6 +3,14 @@ import type { Db } from '../db/client.ts';
 import type { EventBus } from '../events.ts';
 import { AppError, isUniqueViolation, parseInput } from '../errors.ts';
 import { hashPassword, signToken, verifyPassword, type TokenSettings } from './auth.ts';
+import type { RateLimits } from './rate-limits.ts';
+
+/** Who is asking, as far as the network tells: for device names and rate limits. */
+export interface Client {
+  userAgent: string | null;
+  /** The client's IP address (see TRUST_PROXY). */
+  address: string;
+}
 
 export interface AccountSettings extends TokenSettings {
   bcryptCost: number;
@@ -56,15 +64,19 @@ async function openSession(db: Db, settings: AccountSettings, userId: string, de
   return { session, token: signToken(settings, userId, session.id) };
 }
 
-/** Creates the account and its first session. Username and email clashes are CONFLICT. */
-export async function register(db: Db, settings: AccountSettings, input: RegisterInput, userAgent: string | null) {
+/**
+ * Creates the account and its first session. Username and email clashes are
+ * CONFLICT. Each valid attempt counts against the client's address.
+ */
+export async function register(db: Db, settings: AccountSettings, limits: RateLimits, input: RegisterInput, client: Client) {
   const { username, email, password, device } = parseInput(registerSchema, input);
+  await limits.take('registrationsPerAddress', client.address);
   const passwordHash = await hashPassword(password, settings.bcryptCost);
   try {
     const user = await db.user.create({
       data: { username, usernameKey: usernameKey(username), email: email.toLowerCase(), passwordHash },
     });
-    return { user, ...(await openSession(db, settings, user.id, deviceName(device, userAgent))) };
+    return { user, ...(await openSession(db, settings, user.id, deviceName(device, client.userAgent))) };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const taken = await db.user.findUnique({ where: { usernameKey: usernameKey(username) }, select: { id: true } });
@@ -78,15 +90,29 @@ export async function register(db: Db, settings: AccountSettings, input: Registe
 // same bcrypt work as a wrong password and timing does not reveal which it was.
 let decoyHash: Promise<string> | undefined;
 
-/** Opens a session for a username or email and password; one error for every failure. */
-export async function login(db: Db, settings: AccountSettings, input: LoginInput, userAgent: string | null) {
+/**
+ * Opens a session for a username or email and password; one error for every
+ * failure. Failed attempts are limited per account and per client address;
+ * an attempt takes its points before the password is checked (so a thousand
+ * guesses sent at once cost no more bcrypt work than the limit allows) and a
+ * right one gives them back.
+ */
+export async function login(db: Db, settings: AccountSettings, limits: RateLimits, input: LoginInput, client: Client) {
   const { login: name, password, device } = parseInput(loginSchema, input);
   const key = name.toLowerCase();
   const user = await db.user.findUnique({ where: key.includes('@') ? { email: key } : { usernameKey: key } });
+  // One count per account, whichever of its names is tried; unknown names count per name.
+  const account = user?.id ?? key;
+  await limits.take('loginFailuresPerAccount', account);
+  await limits.take('loginFailuresPerAddress', client.address).catch(async (error: unknown) => {
+    await limits.giveBack('loginFailuresPerAccount', account);
+    throw error;
+  });
   decoyHash ??= hashPassword('decoy password', settings.bcryptCost);
   const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
   if (!user || !matches) throw new AppError('UNAUTHENTICATED', 'Wrong login or password.');
-  return { user, ...(await openSession(db, settings, user.id, deviceName(device, userAgent))) };
+  await Promise.all([limits.giveBack('loginFailuresPerAccount', account), limits.giveBack('loginFailuresPerAddress', client.address)]);
+  return { user, ...(await openSession(db, settings, user.id, deviceName(device, client.userAgent))) };
 }
 
 /**

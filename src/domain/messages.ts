@@ -6,6 +6,7 @@ import type { MessageRef, EventBus } from '../events.ts';
 import { AppError, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { may, type Role } from './access.ts';
+import type { RateLimits } from './rate-limits.ts';
 import { openDirectChat, requireMember, requireMembershipWithChat } from './chats.ts';
 import type { Page } from './paging.ts';
 
@@ -87,10 +88,12 @@ async function earlierSend(db: Db, authorId: string, clientId: string, chatId: s
 
 /**
  * Stores a message with the chat's next seq (gap-free and unique per chat,
- * see appendMessage). A retried clientId returns the first message.
+ * see appendMessage). A retried clientId returns the first message. Every
+ * valid send counts against the author's rate limit.
  */
-export async function sendMessage(db: Db, bus: EventBus, authorId: string, raw: SendInput) {
+export async function sendMessage(db: Db, bus: EventBus, limits: RateLimits, authorId: string, raw: SendInput) {
   const input = parseInput(sendSchema, raw);
+  await limits.take('sendsPerUser', authorId);
   const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
   const clientId = input.clientId ?? null;
   const result = await appendMessage(db, { chatId, authorId, text: input.text, clientId, now: new Date() });

@@ -130,7 +130,7 @@ builder.mutationFields((t) => ({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput }) },
     resolve: async (query, _root, { input }, ctx) => {
-      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.viewer.userId, { ...input, chatId: input.chatId?.id });
+      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.limits, ctx.viewer.userId, { ...input, chatId: input.chatId?.id });
       // The new message comes with its author (see appendMessage), which is
       // all a client usually selects beyond its scalars: then there is nothing
       // to read. A selection that needs more is read as Pothos planned it.

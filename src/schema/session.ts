@@ -77,12 +77,12 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput }) },
-    resolve: async (_root, { input }, ctx) => actAs(ctx, await register(ctx.prisma, ctx.config, input, ctx.userAgent)),
+    resolve: async (_root, { input }, ctx) => actAs(ctx, await register(ctx.prisma, ctx.config, ctx.limits, input, ctx.client)),
   }),
   login: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: LoginInput }) },
-    resolve: async (_root, { input }, ctx) => actAs(ctx, await login(ctx.prisma, ctx.config, input, ctx.userAgent)),
+    resolve: async (_root, { input }, ctx) => actAs(ctx, await login(ctx.prisma, ctx.config, ctx.limits, input, ctx.client)),
   }),
   logout: t.withAuth({ loggedIn: true }).boolean({
     description: 'Ends the current session: its token stops working at once.',

@@ -9,6 +9,8 @@ import type { Services } from '../context.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
+import { AppError } from '../errors.ts';
+import { clientOf } from './client.ts';
 import { withCode, withoutHttpHints } from './errors.ts';
 import { createSocketSessions } from './socket-sessions.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
@@ -125,10 +127,39 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
     socket.close(SLOW_READER, 'Reader too slow: resubscribe with afterSeq');
   };
 
+  // Before graphql-ws sees a socket: how many sockets an address opens, and
+  // how many of them have not sent connection_init yet (each holds memory
+  // and a timer until then).
+  const pending = new Map<string, number>();
+  const initialised = new WeakMap<WebSocket, () => void>();
+  wss.on('connection', (socket, request) => {
+    const { address } = clientOf(request, config.trustProxy);
+    pending.set(address, (pending.get(address) ?? 0) + 1);
+    let waiting = true;
+    const settle = () => {
+      if (!waiting) return;
+      waiting = false;
+      const left = (pending.get(address) ?? 1) - 1;
+      if (left > 0) pending.set(address, left);
+      else pending.delete(address);
+    };
+    initialised.set(socket, settle);
+    socket.once('close', settle);
+    if (pending.get(address)! > limits.maxPendingPerAddress) {
+      socket.close(TOO_MANY_SOCKETS, 'Too many sockets without connection_init from this address');
+      return;
+    }
+    services.limits.take('connectionsPerAddress', address).catch((error: unknown) => {
+      if (error instanceof AppError) socket.close(TOO_MANY_SOCKETS, error.message);
+      else logger.error({ err: error }, 'counting connections failed');
+    });
+  });
+
   const disposable = useServer<Record<string, unknown>>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async (ctx) => {
+        initialised.get(ctx.extra.socket)?.();
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
         const viewer = await services.authenticate(token);
@@ -175,10 +206,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
             }),
           ];
         }
-        const socketContext: SocketContext = {
-          viewer: state.viewer,
-          userAgent: ctx.extra.request.headers['user-agent'] ?? null,
-        };
+        const socketContext: SocketContext = { viewer: state.viewer, client: clientOf(ctx.extra.request, config.trustProxy) };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           ...socketContext,

@@ -2,7 +2,10 @@ import { getOperationAST, type DocumentNode } from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Client } from '../domain/accounts.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { clientOf } from './client.ts';
 import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
 import { useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
@@ -13,7 +16,7 @@ import { schema } from '../schema/index.ts';
 /** What the WebSocket server hands over for each operation, already authenticated at connect. */
 export interface SocketContext {
   viewer: Viewer;
-  userAgent: string | null;
+  client: Client;
 }
 
 interface ServerDeps {
@@ -79,15 +82,16 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
     healthCheckEndpoint: '/live',
     logging: yogaLogger(logger),
     maskedErrors: { maskError, errorMessage: MASKED_MESSAGE, isDev: false },
-    context: async (initial: YogaInitialContext & Partial<SocketContext>): Promise<Context> => {
-      if (initial.viewer) {
-        return { ...services, viewer: initial.viewer, userAgent: initial.userAgent ?? null };
-      }
+    context: async (initial: YogaInitialContext & Partial<SocketContext> & { req?: IncomingMessage }): Promise<Context> => {
+      if (initial.viewer && initial.client) return { ...services, viewer: initial.viewer, client: initial.client };
       const token = tokenFromCredential(initial.request.headers.get('authorization'));
       return {
         ...services,
         viewer: await services.authenticate(token),
-        userAgent: initial.request.headers.get('user-agent'),
+        // Node's request (yoga's server context under node:http) knows the peer.
+        client: initial.req
+          ? clientOf(initial.req, config.trustProxy)
+          : { userAgent: initial.request.headers.get('user-agent'), address: 'unknown' },
       };
     },
     plugins: [

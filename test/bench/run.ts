@@ -20,6 +20,7 @@ import { formatHeapGrowth, heapGrowth, type HeapGrowth } from './heap.ts';
 import { formatProfile, summarizeProfileFile, type ProfileSummary } from './profile.ts';
 import { coreWindow, count, fixed, machineInfo, percent, table, verdict, type TargetCheck } from './report.ts';
 import { postGraphQL } from '../helpers/http.ts';
+import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -137,6 +138,7 @@ async function startServer(kind: Kind): Promise<Server> {
           LOG_LEVEL: 'silent',
           REDIS_URL: '',
           WS_MAX_SOCKETS_PER_USER: '100000',
+          ...UNLIMITED_RATES,
         }
       : { NODE_ENV: 'production' };
   const child = new Child(`${kind} server`, './server.ts', [kind], { core: SERVER_CORE, nodeArgs: ['--expose-gc'], env });

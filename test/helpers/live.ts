@@ -321,8 +321,8 @@ export class RawSocket {
   readonly closed: Promise<{ code: number; reason: string }>;
   private closedWith?: { code: number; reason: string };
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url, 'graphql-transport-ws');
+  constructor(url: string, headers?: Record<string, string>) {
+    this.ws = new WebSocket(url, 'graphql-transport-ws', { headers });
     this.ws.on('error', () => undefined);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

@@ -9,6 +9,7 @@ import { loadConfig, type AppConfig } from '../../src/config.ts';
 import type { Provider } from '../../src/db/migrations.ts';
 import { postGraphQL } from './http.ts';
 import { createDatabase } from './postgres.ts';
+import { UNLIMITED_RATES } from './rates.ts';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -53,6 +54,7 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     // The lowest cost bcrypt allows keeps the suite fast; hashing is still real.
     BCRYPT_COST: '4',
     LOG_LEVEL: 'silent',
+    ...UNLIMITED_RATES,
     ...env,
   });
 }
