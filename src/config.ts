@@ -52,6 +52,13 @@ export interface AppConfig {
   documentLimits: DocumentLimits;
   /** Largest HTTP request body; a larger one is PAYLOAD_TOO_LARGE (413). */
   maxBodyBytes: number;
+  /** Origins whose pages may call the API from a browser; null: any (not in production) or none (production). */
+  corsOrigins: string[] | null;
+  corsMaxAgeSeconds: number;
+  /** Bearer token /metrics asks for; without one it is open outside production and not served in production. */
+  metricsToken: string | null;
+  /** Whether the schema answers introspection (codegen and GraphiQL need it). */
+  introspection: boolean;
   /** Behind a proxy: take the client's address from the last X-Forwarded-For entry. */
   trustProxy: boolean;
   rateLimits: RateLimitSettings;
@@ -93,6 +100,13 @@ const envSchema = z.object({
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(1_048_576),
   WS_MAX_PENDING_PER_ADDRESS: z.coerce.number().int().positive().default(10),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  CORS_ORIGINS: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean)).optional(),
+  ),
+  CORS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).default(600),
+  METRICS_TOKEN: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16).optional()),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().default(50),
   RATE_LIMIT_LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
@@ -178,6 +192,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     webRoot: resolve(env.WEB_ROOT),
     maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
     trustProxy: env.TRUST_PROXY === 'true',
+    corsOrigins: env.CORS_ORIGINS ?? null,
+    corsMaxAgeSeconds: env.CORS_MAX_AGE_SECONDS,
+    metricsToken: env.METRICS_TOKEN ?? null,
+    introspection: (env.GRAPHQL_INTROSPECTION ?? (env.NODE_ENV === 'production' ? 'false' : 'true')) === 'true',
     rateLimits: {
       loginFailuresPerAccount: limit(env.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT, env.RATE_LIMIT_LOGIN_WINDOW_SECONDS),
       loginFailuresPerAddress: limit(env.RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS, env.RATE_LIMIT_LOGIN_WINDOW_SECONDS),

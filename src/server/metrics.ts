@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Registry } from 'prom-client';
 
@@ -50,10 +51,31 @@ export function createMetrics(sources: { eventListeners: () => number; chatSubsc
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function useMetricsEndpoint(metrics: Metrics, path = '/metrics'): Plugin {
+/**
+ * GET /metrics for Prometheus. With `token` it answers only requests bearing
+ * it (`Authorization: Bearer <token>`); without one it is open, or, when
+ * `open` is false (production), not served at all: operators configure
+ * METRICS_TOKEN and give it to their scraper.
+ */
+export function useMetricsEndpoint(metrics: Metrics, { token, open }: { token: string | null; open: boolean }): Plugin {
+  const expected = token === null ? null : Buffer.from(`Bearer ${token}`);
+  const allowed = (authorization: string | null) => {
+    if (expected === null) return open;
+    const given = Buffer.from(authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
   return {
-    async onRequest({ url, fetchAPI, endResponse }) {
-      if (url.pathname !== path) return;
+    async onRequest({ url, request, fetchAPI, endResponse }) {
+      if (url.pathname !== '/metrics') return;
+      if (!allowed(request.headers.get('authorization'))) {
+        endResponse(
+          fetchAPI.Response.json(
+            { errors: [{ message: 'Metrics need the METRICS_TOKEN bearer token.', extensions: { code: 'UNAUTHENTICATED' } }] },
+            { status: expected === null ? 404 : 401 },
+          ),
+        );
+        return;
+      }
       endResponse(
         new fetchAPI.Response(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },

@@ -5,7 +5,10 @@ import type { Context, Services } from '../context.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Client } from '../domain/accounts.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { clientOf } from './client.ts';
+import { corsPolicy } from './cors.ts';
 import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
 import { useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
@@ -74,7 +77,11 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
   return createYoga<Partial<SocketContext>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // GraphiQL from the npm package, its code inlined in the page: yoga's
+    // default page loads it from a CDN, which locked-down networks cannot reach.
     graphiql: config.env !== 'production' && { title: 'Messenger' },
+    renderGraphiQL,
+    cors: corsPolicy(config),
     landingPage: false,
     maxRequestBodySize: config.maxBodyBytes,
     // /health below is the readiness check with a database probe; yoga's own
@@ -113,7 +120,8 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
         },
       }),
       useSharedSubscriptionExecution(maskError),
-      useMetricsEndpoint(metrics),
+      useMetricsEndpoint(metrics, { token: config.metricsToken, open: config.env !== 'production' }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
       useOperationLog(logger),
       useRestApi(),
     ],
