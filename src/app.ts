@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { AppConfig } from './config.ts';
@@ -19,10 +20,17 @@ import { withWebApp } from './server/web-app.ts';
 import { attachWebSocketServer } from './server/websocket.ts';
 import { createYogaServer } from './server/yoga.ts';
 
+/** How long a stopping server still serves requests arriving on connections already open. */
+const DRAIN_GRACE_MS = 500;
+
 export interface App {
   /** Listens on HTTP and WebSocket; port 0 picks a free port. */
   start(port?: number, host?: string): Promise<{ port: number; url: string }>;
-  /** Closes sockets, then HTTP, then Redis and the database. Safe to call twice. */
+  /**
+   * Stops accepting connections, closes WebSockets with 1001, lets HTTP
+   * requests under way finish (for at most SHUTDOWN_TIMEOUT_SECONDS), then
+   * closes Redis and the database. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -86,12 +94,26 @@ export async function createApp(config: AppConfig): Promise<App> {
       }),
     stop: () =>
       (stopping ??= (async () => {
+        // Stop accepting, but not as http.Server#close does, which also closes
+        // at once every connection not in a request: a request already sent,
+        // but not read yet, would be reset. Requests still arriving on open
+        // connections are served for a moment; after that each connection is
+        // closed once it has answered what it was doing, and all of them
+        // after SHUTDOWN_TIMEOUT_SECONDS.
+        const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(httpServer, () => resolve()));
+        let idle: NodeJS.Timeout | undefined;
+        const grace = setTimeout(() => {
+          idle = setInterval(() => httpServer.closeIdleConnections(), 50);
+        }, DRAIN_GRACE_MS);
+        const cut = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutSeconds * 1000);
         await sweeper.stop();
         services.typing.close();
         await websocket.close();
         services.presence.close();
-        httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await closed;
+        clearTimeout(grace);
+        clearInterval(idle);
+        clearTimeout(cut);
         await redis?.close();
         await prisma.$disconnect();
         logger.info('server stopped');

@@ -50,6 +50,8 @@ export interface AppConfig {
   webRoot: string;
   /** What one GraphQL document may ask for (src/server/limits.ts). */
   documentLimits: DocumentLimits;
+  /** How long a stop waits for HTTP requests under way before it cuts their connections. */
+  shutdownTimeoutSeconds: number;
   /** Largest HTTP request body; a larger one is PAYLOAD_TOO_LARGE (413). */
   maxBodyBytes: number;
   /** Origins whose pages may call the API from a browser; null: any (not in production) or none (production). */
@@ -116,6 +118,7 @@ const envSchema = z.object({
   RATE_LIMIT_SEND_WINDOW_SECONDS: z.coerce.number().int().positive().default(10),
   RATE_LIMIT_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_CONNECTION_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
   HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
@@ -191,6 +194,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     webRoot: resolve(env.WEB_ROOT),
     maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+    shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     trustProxy: env.TRUST_PROXY === 'true',
     corsOrigins: env.CORS_ORIGINS ?? null,
     corsMaxAgeSeconds: env.CORS_MAX_AGE_SECONDS,

@@ -7,8 +7,14 @@ const config = loadConfig();
 const app = await createApp(config);
 await app.start();
 
+// SIGTERM (systemd, containers) and SIGINT (Ctrl-C) stop gracefully. A
+// signal sent to the process group reaches npm too, which passes it on:
+// the stop already under way is the answer to both.
+let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
     app.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { applyMigrations } from '../src/db/migrations.ts';
 import { CloseCode } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printedSchema } from '../src/schema/print.ts';
-import { startServer, testConfig, type TestServer } from './helpers/server.ts';
+import { startServer, testConfig, testProvider, type TestServer } from './helpers/server.ts';
 import { signUp } from './helpers/users.ts';
 
 let server: TestServer;
@@ -113,5 +117,38 @@ describe('lifecycle', () => {
 describe('schema.graphql', () => {
   it('is the printed schema (run `npm run schema:print` after changing the schema)', () => {
     expect(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8')).toBe(printedSchema());
+  });
+});
+
+describe.runIf(testProvider() === 'sqlite')('migrations beside a busy server', () => {
+  /**
+   * A fresh SQLite file whose write lock another process holds for `ms` (a
+   * server is another process: SQLite's wait for a lock blocks its thread).
+   */
+  async function lockedFor(ms: number) {
+    const file = join(mkdtempSync(join(tmpdir(), 'messenger-lock-')), 'chat.db');
+    const script = `
+      const db = new (require('better-sqlite3'))(process.argv[1]);
+      db.exec('BEGIN IMMEDIATE');
+      console.log('locked');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));`;
+    const holder = spawn(process.execPath, ['-e', script, file, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    const released = new Promise((resolve) => holder.once('exit', resolve));
+    return { url: `file:${file}`, released };
+  }
+
+  it('wait for a write lock that comes free, then apply', async () => {
+    const { url, released } = await lockedFor(1_000);
+    expect(await applyMigrations({ provider: 'sqlite', url })).toHaveLength(2);
+    await released;
+  });
+
+  it('say plainly that the database is locked when the lock stays past the wait', async () => {
+    const { url, released } = await lockedFor(2_000);
+    await expect(applyMigrations({ provider: 'sqlite', url, lockWaitMs: 200 })).rejects.toThrow(
+      /^The SQLite database is locked: another connection \(a running server, most likely\)/,
+    );
+    await released;
   });
 });

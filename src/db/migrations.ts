@@ -62,6 +62,9 @@ export function sqlitePath(url: string): string {
   return path.resolve(projectRoot, url.replace(/^file:/, ''));
 }
 
+/** How long migrations wait for a SQLite file another connection is writing to. */
+const SQLITE_LOCK_WAIT_MS = 30_000;
+
 /** The absolute path of `prisma/migrations/<provider>`, whatever the working directory. */
 export function migrationsDir(provider: Provider): string {
   return path.join(projectRoot, 'prisma', 'migrations', provider);
@@ -73,12 +76,13 @@ export function migrationsDir(provider: Provider): string {
  * returns their names (empty when it was up to date). For SQLite the file and
  * its folder are created when missing. Every connection is closed on return.
  */
-export async function applyMigrations(opts: { provider: Provider; url: string }): Promise<string[]> {
+export async function applyMigrations(opts: { provider: Provider; url: string; lockWaitMs?: number }): Promise<string[]> {
   let factory: SqlMigrationAwareDriverAdapterFactory;
   if (opts.provider === 'sqlite') {
     const file = sqlitePath(opts.url);
     await mkdir(path.dirname(file), { recursive: true });
-    factory = new PrismaBetterSqlite3({ url: file });
+    // A running server writes to the same file now and then: wait for it.
+    factory = new PrismaBetterSqlite3({ url: file, timeout: opts.lockWaitMs ?? SQLITE_LOCK_WAIT_MS });
   } else {
     factory = wholeScripts(new PrismaPg({ connectionString: opts.url }));
   }
@@ -385,6 +389,15 @@ function loadSchemaEngine(): Promise<SchemaEngineModule> {
  * "External error id#N" (an id in the adapter factory's error registry).
  */
 function engineError(error: unknown, registry: ErrorRegistry): Error {
+  // The SQLite adapter reports a busy database as a kind of error the engine
+  // does not know; said plainly, it is a lock that did not come free.
+  if (error instanceof Error && error.message.includes('unknown variant `SocketTimeout`')) {
+    return new Error(
+      'The SQLite database is locked: another connection (a running server, most likely) held its write lock ' +
+        'for as long as migrations wait. Try again when it is less busy, or stop the server while migrating.',
+      { cause: error },
+    );
+  }
   if (panicMessage !== undefined) {
     const message = panicMessage;
     panicMessage = undefined;

@@ -12,12 +12,16 @@ export interface ServerProcess {
 
 /**
  * `src/main.ts` in its own process, as `npm start` runs it (on a free port,
- * logging at info), resolved once it reports that it listens.
+ * logging at info), resolved once it reports that it listens. With `npm`,
+ * through `npm start` itself, in a process group of its own (its pid is the
+ * group's), as a terminal or a service manager starts it.
  */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnServer(env: Record<string, string>, { npm = false } = {}): Promise<ServerProcess> {
+  const [command, args] = npm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const child = spawn(command, args, {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: npm,
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
@@ -26,6 +30,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return; // npm's own lines
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
       if (entry.msg === 'server listening' && typeof entry.url === 'string') {
