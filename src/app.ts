@@ -54,7 +54,7 @@ export async function createApp(config: AppConfig): Promise<App> {
     prisma,
     config,
     bus,
-    authenticate: createAuthenticator(prisma, config, bus, config.sessionRecheckSeconds * 1000),
+    auth: createAuthenticator(prisma, config, bus, config.sessionRecheckSeconds * 1000),
     presence: createPresence({
       db: prisma,
       bus,

@@ -2,7 +2,7 @@ import type { AppConfig } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Audience } from './domain/audience.ts';
 import type { Client } from './domain/accounts.ts';
-import type { Authenticate, Viewer } from './domain/auth.ts';
+import type { Authenticator, Viewer } from './domain/auth.ts';
 import type { Delivery } from './domain/delivery.ts';
 import type { FeedDeps } from './domain/feeds.ts';
 import type { Presence } from './domain/presence.ts';
@@ -20,7 +20,7 @@ export interface Services {
   prisma: Db;
   config: AppConfig;
   bus: EventBus;
-  authenticate: Authenticate;
+  auth: Authenticator;
   presence: Presence;
   typing: TypingTracker;
   audience: Audience;

@@ -53,6 +53,9 @@ const MESSAGE_ADDED = /* GraphQL */ `
 
 const name = (user: SignedUp) => user.user.username;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const forbidden = (reason: string) => ({ code: CloseCode.Forbidden, reason });
+/** How the socket was closed: code and reason, waiting at most `ms`. */
+const closeOf = (socket: ReturnType<typeof openSocket>, ms = 3_000) => within(ms, socket.closed, () => 'socket still open');
 
 /** A second session of `user`, as from another device. */
 async function login(user: SignedUp, device = 'second-device') {
@@ -68,11 +71,11 @@ describe('closing with 4403 (Forbidden)', () => {
     ['an empty payload', {}],
     ['an empty bearer header', { authorization: 'Bearer ' }],
     ['a null token', { token: null }],
-  ])('closes the socket when connection_init carries %s', async (_case, params) => {
-    expect(await openSocket(server, params).closeCode()).toBe(CloseCode.Forbidden);
+  ])('closes the socket when connection_init carries %s, saying the token is missing', async (_case, params) => {
+    expect(await closeOf(openSocket(server, params))).toEqual(forbidden('Missing token'));
   });
 
-  it('closes the socket when the token is malformed, tampered with or signed with another secret', async () => {
+  it('closes the socket when the token is malformed, tampered with or signed with another secret, saying it is invalid', async () => {
     const alice = await signUp(server, 'forger');
     const [header, payload, signature] = alice.token.split('.') as [string, string, string];
     const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
@@ -85,21 +88,21 @@ describe('closing with 4403 (Forbidden)', () => {
       { token: foreign },
       { authorization: alice.token.slice(0, -1) },
     ]) {
-      expect(await openSocket(server, params).closeCode(), JSON.stringify(params)).toBe(CloseCode.Forbidden);
+      expect(await closeOf(openSocket(server, params)), JSON.stringify(params)).toEqual(forbidden('Invalid token'));
     }
     // The genuine token still works.
     expect((await connect(server, alice)).isClosed()).toBe(false);
   });
 
-  it('closes the socket when its session was logged out or revoked before connecting', async () => {
+  it('closes the socket when its session was logged out or revoked before connecting, saying so', async () => {
     const [alice] = await newUsers(server, 'revoked');
     const loggedOut = await login(alice!, 'logged-out');
     ok(await server.gql(`mutation { logout }`, {}, loggedOut.token), 'logout');
     const revoked = await login(alice!, 'revoked');
     ok(await server.gql(REVOKE, { id: revoked.session.id }, alice!.token), 'revokeSession');
 
-    expect(await openSocket(server, bearer(loggedOut.token)).closeCode()).toBe(CloseCode.Forbidden);
-    expect(await openSocket(server, { token: revoked.token }).closeCode()).toBe(CloseCode.Forbidden);
+    expect(await closeOf(openSocket(server, bearer(loggedOut.token)))).toEqual(forbidden('Session revoked'));
+    expect(await closeOf(openSocket(server, { token: revoked.token }))).toEqual(forbidden('Session revoked'));
   });
 
   it('closes an open socket when its token expires, and refuses the expired token afterwards', async () => {
@@ -110,9 +113,9 @@ describe('closing with 4403 (Forbidden)', () => {
       const socket = openSocket(shortLived, bearer(alice.token));
       const sub = live(socket.client, MESSAGE_ADDED, {});
       expect(await run(socket.client, ME)).toEqual({ data: { me: { username: 'fleeting' } } });
-      expect(await socket.closeCode(3_000)).toBe(CloseCode.Forbidden);
+      expect(await closeOf(socket, 3_000)).toEqual(forbidden('Token expired'));
       await sub.until(() => sub.ended);
-      expect(await openSocket(shortLived, bearer(alice.token)).closeCode()).toBe(CloseCode.Forbidden);
+      expect(await closeOf(openSocket(shortLived, bearer(alice.token)))).toEqual(forbidden('Token expired'));
     } finally {
       await shortLived.stop();
     }
@@ -126,7 +129,7 @@ describe('closing with 4403 (Forbidden)', () => {
     await survivor.connected;
 
     ok(await server.gql(`mutation { logout }`, {}, alice.token), 'logout');
-    for (const socket of doomed) expect(await socket.closeCode(1_500)).toBe(CloseCode.Forbidden);
+    for (const socket of doomed) expect(await closeOf(socket, 1_500)).toEqual(forbidden('Session revoked'));
     await sleep(QUIET_MS);
     expect(survivor.isClosed()).toBe(false);
     expect(await run(survivor.client, ME)).toEqual({ data: { me: { username: name(alice) } } });
@@ -140,7 +143,7 @@ describe('closing with 4403 (Forbidden)', () => {
     const survivor = await connect(server, alice);
 
     ok(await server.gql(REVOKE, { id: other.session.id }, alice.token), 'revokeSession');
-    expect(await doomed.closeCode(1_500)).toBe(CloseCode.Forbidden);
+    expect(await closeOf(doomed, 1_500)).toEqual(forbidden('Session revoked'));
     await sleep(QUIET_MS);
     expect(survivor.isClosed()).toBe(false);
     expect(await run(survivor.client, ME)).toEqual({ data: { me: { username: name(alice) } } });

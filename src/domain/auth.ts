@@ -46,15 +46,18 @@ export function signToken(settings: TokenSettings, userId: string, sessionId: st
   });
 }
 
+/** Why a token opens no session (told to WebSocket clients as the close reason). */
+export type Refusal = 'Missing token' | 'Invalid token' | 'Token expired' | 'Session revoked';
+
 /** The session a token would open: checks the signature and expiry only. */
-export function decodeToken(settings: TokenSettings, token: string): Viewer | null {
+function decodeToken(settings: TokenSettings, token: string): Viewer | Refusal {
   try {
     const claims = jwt.verify(token, keyOf(settings), { algorithms: [ALGORITHM] });
-    if (typeof claims === 'string' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return null;
-    if (typeof claims.exp !== 'number') return null;
+    if (typeof claims === 'string' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return 'Invalid token';
+    if (typeof claims.exp !== 'number') return 'Invalid token';
     return { userId: claims.sub, sessionId: claims.sid, tokenExpiresAt: new Date(claims.exp * 1000) };
-  } catch {
-    return null;
+  } catch (error) {
+    return error instanceof jwt.TokenExpiredError ? 'Token expired' : 'Invalid token';
   }
 }
 
@@ -97,15 +100,15 @@ export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventB
   // expiry; revocation is the session check below, which runs every time.
   const verified = new LRUCache<string, Viewer>({ max: 50_000 });
 
-  return async function authenticate(token: string | null): Promise<Viewer | null> {
-    if (!token) return null;
+  const check = async (token: string | null): Promise<Viewer | Refusal> => {
+    if (!token) return 'Missing token';
     let viewer = verified.get(token);
     if (!viewer || viewer.tokenExpiresAt.getTime() <= Date.now()) {
-      viewer = decodeToken(settings, token) ?? undefined;
-      if (!viewer) return null;
-      verified.set(token, viewer);
+      const decoded = decodeToken(settings, token);
+      if (typeof decoded === 'string') return decoded;
+      verified.set(token, (viewer = decoded));
     }
-    if (revoked.has(viewer.sessionId)) return null;
+    if (revoked.has(viewer.sessionId)) return 'Session revoked';
     let session = sessions.get(viewer.sessionId);
     if (!session) {
       const row = await db.session.findUnique({
@@ -113,11 +116,11 @@ export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventB
         select: { userId: true, lastUsedAt: true },
       });
       // Revoked while it was being read: the row is stale.
-      if (!row || revoked.has(viewer.sessionId)) return null;
+      if (!row || revoked.has(viewer.sessionId)) return 'Session revoked';
       session = { userId: row.userId, lastUsedAt: row.lastUsedAt.getTime() };
       sessions.set(viewer.sessionId, session);
     }
-    if (session.userId !== viewer.userId) return null;
+    if (session.userId !== viewer.userId) return 'Invalid token';
     const now = Date.now();
     if (now - session.lastUsedAt > LAST_USED_RESOLUTION_MS) {
       session.lastUsedAt = now;
@@ -126,6 +129,15 @@ export function createAuthenticator(db: Db, settings: TokenSettings, bus: EventB
     }
     return viewer;
   };
+  return {
+    /** The viewer of a token, or why there is none. */
+    check,
+    /** The viewer of a token; null for none. */
+    authenticate: async (token: string | null) => {
+      const checked = await check(token);
+      return typeof checked === 'string' ? null : checked;
+    },
+  };
 }
 
-export type Authenticate = ReturnType<typeof createAuthenticator>;
+export type Authenticator = ReturnType<typeof createAuthenticator>;

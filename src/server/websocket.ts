@@ -162,9 +162,13 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         initialised.get(ctx.extra.socket)?.();
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
-        const viewer = await services.authenticate(token);
-        if (!viewer) return false; // graphql-ws closes with CloseCode.Forbidden (4403)
+        const viewer = await services.auth.check(token);
         const socket = ctx.extra.socket;
+        if (typeof viewer === 'string') {
+          // graphql-ws would close with 4403 "Forbidden": the reason tells the client what to do.
+          socket.close(CloseCode.Forbidden, viewer);
+          return false;
+        }
         // Gone while its token was checked: onClose has already run, so nothing may be registered.
         if (socket.readyState !== socket.OPEN) return false;
         if (presence.socketCount(viewer.userId) >= limits.maxSocketsPerUser) {

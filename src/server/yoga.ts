@@ -94,7 +94,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       const token = tokenFromCredential(initial.request.headers.get('authorization'));
       return {
         ...services,
-        viewer: await services.authenticate(token),
+        viewer: await services.auth.authenticate(token),
         // Node's request (yoga's server context under node:http) knows the peer.
         client: initial.req
           ? clientOf(initial.req, config.trustProxy)
