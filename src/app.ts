@@ -9,6 +9,7 @@ import { applyMigrations, providerOf } from './db/migrations.ts';
 import { createAudience } from './domain/audience.ts';
 import { createAuthenticator } from './domain/auth.ts';
 import { createDelivery } from './domain/delivery.ts';
+import { createPasswordWork } from './domain/passwords.ts';
 import { createPresence } from './domain/presence.ts';
 import { createRateLimits } from './domain/rate-limits.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
@@ -68,6 +69,7 @@ export async function createApp(config: AppConfig): Promise<App> {
       onError: (error) => logger.error({ err: error }, 'reading a chat\'s members for live delivery failed'),
     }),
     limits: createRateLimits(config.rateLimits, redis?.commands ?? null),
+    passwords: createPasswordWork({ cost: config.bcryptCost }),
   };
   const sweeper = startRetentionSweeper({
     db: prisma,

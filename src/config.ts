@@ -129,6 +129,9 @@ const envSchema = z.object({
 
 const limit = (points: number, seconds: number): Limit => ({ points, seconds });
 
+/** The names of every environment variable the server reads. */
+export const SETTINGS = Object.keys(envSchema.shape);
+
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 
 function parseDuration(text: string): number {

@@ -5,6 +5,7 @@ import type { Client } from './domain/accounts.ts';
 import type { Authenticator, Viewer } from './domain/auth.ts';
 import type { Delivery } from './domain/delivery.ts';
 import type { FeedDeps } from './domain/feeds.ts';
+import type { PasswordWork } from './domain/passwords.ts';
 import type { Presence } from './domain/presence.ts';
 import type { RateLimits } from './domain/rate-limits.ts';
 import type { TypingTracker } from './domain/typing.ts';
@@ -26,6 +27,7 @@ export interface Services {
   audience: Audience;
   delivery: Delivery;
   limits: RateLimits;
+  passwords: PasswordWork;
 }
 
 /** What every resolver sees, over HTTP and WebSocket alike. */

@@ -104,6 +104,32 @@ describe('rate limits of one instance', () => {
     expect(answered.filter((code) => code === 'RATE_LIMITED')).toHaveLength(17);
   });
 
+  it('checks the password of a client with no failed login before those of a client guessing', async () => {
+    // Slow enough checks (bcrypt cost 11) for a queue to form.
+    const slow = await startServer(testConfig({ ...LIMITS, BCRYPT_COST: '11', RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: '100' }));
+    try {
+      await signUp(slow, 'realuser');
+      const victims = await Promise.all(Array.from({ length: 8 }, (_, i) => signUp(slow, `target${i}`)));
+      const guesser = newAddress();
+      expect(codes(await login(slow, guesser, 'target0', 'wrong'))).toEqual(['UNAUTHENTICATED']);
+      const finished: string[] = [];
+      const guesses = victims.map((victim) =>
+        login(slow, guesser, victim.user.username, 'wrong').then(() => finished.push('guess')),
+      );
+      await sleep(20);
+      const real = login(slow, newAddress(), 'realuser', PASSWORD).then((result) => {
+        finished.push('real');
+        return result;
+      });
+      expect(ok(await real, 'login').token).toBeTruthy();
+      await Promise.all(guesses);
+      // Behind at most the checks already running: well before the last of the guesses.
+      expect(finished.indexOf('real')).toBeLessThan(finished.length - 4);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('refuses a fourth registration from one address and creates nothing', async () => {
     const address = newAddress();
     const register = (name: string) =>

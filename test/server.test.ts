@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { SETTINGS } from '../src/config.ts';
 import { applyMigrations } from '../src/db/migrations.ts';
 import { CloseCode } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,15 @@ describe('lifecycle', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('settings', () => {
+  it('are each documented in the README and listed in .env.example', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    expect(SETTINGS.filter((name) => !readme.includes(`| \`${name}\``))).toEqual([]);
+    expect(SETTINGS.filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example))).toEqual([]);
   });
 });
 

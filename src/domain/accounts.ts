@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Db } from '../db/client.ts';
 import type { EventBus } from '../events.ts';
 import { AppError, isUniqueViolation, parseInput } from '../errors.ts';
-import { hashPassword, signToken, verifyPassword, type TokenSettings } from './auth.ts';
+import { signToken, type TokenSettings } from './auth.ts';
+import type { PasswordWork } from './passwords.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 /** Who is asking, as far as the network tells: for device names and rate limits. */
@@ -12,8 +13,12 @@ export interface Client {
   address: string;
 }
 
-export interface AccountSettings extends TokenSettings {
-  bcryptCost: number;
+/** What registering and signing in need. */
+export interface AccountDeps {
+  db: Db;
+  settings: TokenSettings;
+  limits: RateLimits;
+  passwords: PasswordWork;
 }
 
 // bcrypt only looks at the first 72 bytes; a longer password would silently
@@ -57,7 +62,7 @@ function deviceName(given: string | null | undefined, userAgent: string | null):
   return given || userAgent?.trim().slice(0, MAX_DEVICE_LENGTH) || 'unknown';
 }
 
-async function openSession(db: Db, settings: AccountSettings, userId: string, device: string) {
+async function openSession({ db, settings }: AccountDeps, userId: string, device: string) {
   const session = await db.session.create({
     data: { userId, device, expiresAt: new Date(Date.now() + settings.jwtTtlSeconds * 1000) },
   });
@@ -68,15 +73,16 @@ async function openSession(db: Db, settings: AccountSettings, userId: string, de
  * Creates the account and its first session. Username and email clashes are
  * CONFLICT. Each valid attempt counts against the client's address.
  */
-export async function register(db: Db, settings: AccountSettings, limits: RateLimits, input: RegisterInput, client: Client) {
+export async function register(deps: AccountDeps, input: RegisterInput, client: Client) {
+  const { db, limits, passwords } = deps;
   const { username, email, password, device } = parseInput(registerSchema, input);
   await limits.take('registrationsPerAddress', client.address);
-  const passwordHash = await hashPassword(password, settings.bcryptCost);
+  const passwordHash = await passwords.hash(password);
   try {
     const user = await db.user.create({
       data: { username, usernameKey: usernameKey(username), email: email.toLowerCase(), passwordHash },
     });
-    return { user, ...(await openSession(db, settings, user.id, deviceName(device, client.userAgent))) };
+    return { user, ...(await openSession(deps, user.id, deviceName(device, client.userAgent))) };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const taken = await db.user.findUnique({ where: { usernameKey: usernameKey(username) }, select: { id: true } });
@@ -86,33 +92,38 @@ export async function register(db: Db, settings: AccountSettings, limits: RateLi
   }
 }
 
-// Compared against when the login names nobody, so an unknown login costs the
-// same bcrypt work as a wrong password and timing does not reveal which it was.
-let decoyHash: Promise<string> | undefined;
-
 /**
  * Opens a session for a username or email and password; one error for every
  * failure. Failed attempts are limited per account and per client address;
  * an attempt takes its points before the password is checked (so a thousand
  * guesses sent at once cost no more bcrypt work than the limit allows) and a
- * right one gives them back.
+ * right one gives them back. An address with no failure in the window has its
+ * password checked ahead of those with failures (./passwords.ts).
  */
-export async function login(db: Db, settings: AccountSettings, limits: RateLimits, input: LoginInput, client: Client) {
+export async function login(deps: AccountDeps, input: LoginInput, client: Client) {
+  const { db, limits, passwords } = deps;
   const { login: name, password, device } = parseInput(loginSchema, input);
   const key = name.toLowerCase();
   const user = await db.user.findUnique({ where: key.includes('@') ? { email: key } : { usernameKey: key } });
   // One count per account, whichever of its names is tried; unknown names count per name.
   const account = user?.id ?? key;
+  const standing = (await limits.used('loginFailuresPerAddress', client.address)) === 0 ? 'trusted' : 'suspect';
   await limits.take('loginFailuresPerAccount', account);
+  const giveBack = async () => {
+    await Promise.all([limits.giveBack('loginFailuresPerAccount', account), limits.giveBack('loginFailuresPerAddress', client.address)]);
+  };
   await limits.take('loginFailuresPerAddress', client.address).catch(async (error: unknown) => {
     await limits.giveBack('loginFailuresPerAccount', account);
     throw error;
   });
-  decoyHash ??= hashPassword('decoy password', settings.bcryptCost);
-  const matches = await verifyPassword(password, user?.passwordHash ?? (await decoyHash));
+  // Refused for the server's load: no failure of the client's.
+  const matches = await passwords.verify(password, user?.passwordHash ?? null, standing).catch(async (error: unknown) => {
+    await giveBack();
+    throw error;
+  });
   if (!user || !matches) throw new AppError('UNAUTHENTICATED', 'Wrong login or password.');
-  await Promise.all([limits.giveBack('loginFailuresPerAccount', account), limits.giveBack('loginFailuresPerAddress', client.address)]);
-  return { user, ...(await openSession(db, settings, user.id, deviceName(device, client.userAgent))) };
+  await giveBack();
+  return { user, ...(await openSession(deps, user.id, deviceName(device, client.userAgent))) };
 }
 
 /**

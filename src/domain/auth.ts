@@ -1,5 +1,4 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import bcrypt from 'bcrypt';
 import jwt from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
@@ -24,8 +23,6 @@ const ALGORITHM = 'HS256';
 // write per request while keeping the device list accurate to the minute.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export const hashPassword = (password: string, cost: number) => bcrypt.hash(password, cost);
-export const verifyPassword = (password: string, hash: string) => bcrypt.compare(password, hash);
 
 // jsonwebtoken given a string first tries (and fails) to parse it as a public
 // key on every call, which costs more than the HMAC itself; a KeyObject made

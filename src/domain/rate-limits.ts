@@ -35,6 +35,8 @@ export interface RateLimits {
   take(limit: LimitName, key: string): Promise<void>;
   /** Gives a point taken by `take` back (a login that turned out right). */
   giveBack(limit: LimitName, key: string): Promise<void>;
+  /** Points of `limit` taken for `key` in the current window. */
+  used(limit: LimitName, key: string): Promise<number>;
 }
 
 /**
@@ -76,6 +78,9 @@ export function createRateLimits(settings: RateLimitSettings, redis: Redis | nul
     },
     async giveBack(limit, key) {
       await limiters[limit].reward(key);
+    },
+    async used(limit, key) {
+      return (await limiters[limit].get(key))?.consumedPoints ?? 0;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../context.ts';
-import { login, register, revokeSession } from '../domain/accounts.ts';
+import { login, register, revokeSession, type AccountDeps } from '../domain/accounts.ts';
 import type { Session as SessionRow, User as UserRow } from '../generated/prisma/client.ts';
 import { canSee } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
@@ -32,6 +32,8 @@ const AuthPayload = builder
   });
 
 type SignIn = { token: string; user: UserRow; session: SessionRow };
+
+const accountDeps = (ctx: Context): AccountDeps => ({ db: ctx.prisma, settings: ctx.config, limits: ctx.limits, passwords: ctx.passwords });
 
 /** The rest of a register/login request sees the caller as the new session: its email, `current: true`. */
 function actAs(ctx: Context, signIn: SignIn): SignIn {
@@ -77,12 +79,12 @@ builder.mutationFields((t) => ({
   register: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: RegisterInput }) },
-    resolve: async (_root, { input }, ctx) => actAs(ctx, await register(ctx.prisma, ctx.config, ctx.limits, input, ctx.client)),
+    resolve: async (_root, { input }, ctx) => actAs(ctx, await register(accountDeps(ctx), input, ctx.client)),
   }),
   login: t.field({
     type: AuthPayload,
     args: { input: t.arg({ type: LoginInput }) },
-    resolve: async (_root, { input }, ctx) => actAs(ctx, await login(ctx.prisma, ctx.config, ctx.limits, input, ctx.client)),
+    resolve: async (_root, { input }, ctx) => actAs(ctx, await login(accountDeps(ctx), input, ctx.client)),
   }),
   logout: t.withAuth({ loggedIn: true }).boolean({
     description: 'Ends the current session: its token stops working at once.',

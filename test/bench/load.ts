@@ -406,7 +406,61 @@ async function history(args: HistoryArgs) {
   };
 }
 
+interface LoginArgs {
+  url: string;
+  /** The real user: logs in with the right password, one login at a time, from its own address. */
+  user: { login: string; password: string };
+  logins: number;
+  /** Each attacker guesses the password of one victim, in a tight loop, from an address of its own. */
+  victims: string[];
+  /** How long the attackers keep guessing before the real user starts logging in (0: no attack). */
+  headStartMs: number;
+}
+
+const LOGIN = 'mutation Login($input: LoginInput!) { login(input: $input) { token } }';
+
+/**
+ * The real user's login latency while attackers guess passwords: every
+ * request claims an address in X-Forwarded-For (the server trusts it in this
+ * scenario), so attackers and user are different clients, as on a network.
+ */
+async function logins(args: LoginArgs) {
+  const post = async (address: string, login: string, password: string) => {
+    const response = await fetch(args.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+      body: JSON.stringify({ query: LOGIN, variables: { input: { login, password } } }),
+    });
+    const body = (await response.json()) as { data?: { login?: { token: string } }; errors?: { extensions?: { code?: string } }[] };
+    return body.data?.login ? 'ok' : (body.errors?.[0]?.extensions?.code ?? 'error');
+  };
+  let attacking = args.victims.length > 0;
+  const answers: Record<string, number> = {};
+  const attackers = args.victims.map(async (victim, i) => {
+    for (let guess = 0; attacking; guess += 1) {
+      const answer = await post(`10.66.${Math.floor(i / 250)}.${(i % 250) + 1}`, victim, `guess ${guess}`);
+      answers[answer] = (answers[answer] ?? 0) + 1;
+    }
+  });
+  await sleep(args.headStartMs);
+  const times: number[] = [];
+  let failed = 0;
+  const measured = await measure(async () => {
+    for (let i = 0; i < args.logins; i += 1) {
+      const started = performance.now();
+      if ((await post('10.1.1.1', args.user.login, args.user.password)) !== 'ok') failed += 1;
+      times.push(performance.now() - started);
+    }
+  });
+  attacking = false;
+  await Promise.all(attackers);
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { logins: args.logins, failed, p50: at(0.5), p99: at(0.99), max: times.at(-1)!, attempts: answers, loadCpu: measured.cpu };
+}
+
 serve({
+  logins,
   subscribe,
   prime,
   closeAll,

@@ -26,7 +26,7 @@ import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
 const HELP = `Usage: npm run bench [-- options]
   --quick            small N and short runs (< 30 s): a smoke test of the harness
-  --only <list>      comma-separated subset of: throughput,fanout,memory,history
+  --only <list>      comma-separated subset of: throughput,fanout,memory,history,login
   --profile          CPU-profile the messenger during each scenario (skews its figures);
                      writes .cpuprofile files next to the JSON and prints top self time
   --heap             in the memory scenario, heap-snapshot the messenger before and after the
@@ -35,7 +35,7 @@ const HELP = `Usage: npm run bench [-- options]
                      (the server must support it; a throwaway database is best)
   --help`;
 
-const SCENARIOS = ['throughput', 'fanout', 'memory', 'history'] as const;
+const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'login'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -76,6 +76,8 @@ const DEFAULT = {
   fanout: { sizes: [100, 1000], rate: 20, durationS: 5, graceMs: 5_000 },
   memory: { sizes: [1000, 5000], warm: 100 },
   history: { messages: 100_000, pages: 1000, warmup: 100 },
+  // Long enough for every attacker to have failed once: a first guess looks like any login.
+  login: { attackers: 20, logins: 20, headStartMs: 8_000 },
   /** Fresh server processes per scenario group, so one scenario's heap does not skew the next. */
   freshServers: true,
   settleMs: 10_000,
@@ -87,6 +89,7 @@ const QUICK: typeof DEFAULT = {
   fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000 },
   memory: { sizes: [50, 100], warm: 10 },
   history: { messages: 2_000, pages: 100, warmup: 20 },
+  login: { attackers: 4, logins: 3, headStartMs: 500 },
   freshServers: false,
   settleMs: 1_000,
   limitMs: 2 * 60_000,
@@ -127,7 +130,7 @@ interface Server {
   wsUrl: string;
 }
 
-async function startServer(kind: Kind): Promise<Server> {
+async function startServer(kind: Kind, settings: Record<string, string> = {}): Promise<Server> {
   const env: Record<string, string> =
     kind === 'ours'
       ? {
@@ -139,6 +142,7 @@ async function startServer(kind: Kind): Promise<Server> {
           REDIS_URL: '',
           WS_MAX_SOCKETS_PER_USER: '100000',
           ...UNLIMITED_RATES,
+          ...settings,
         }
       : { NODE_ENV: 'production' };
   const child = new Child(`${kind} server`, './server.ts', [kind], { core: SERVER_CORE, nodeArgs: ['--expose-gc'], env });
@@ -560,6 +564,68 @@ async function historyScenario(server: Server, fixture: Fixture, load: Child): P
   return row;
 }
 
+interface LoginRow {
+  setting: string;
+  attackers: number;
+  logins: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** What the attackers' guesses were answered with, by code. */
+  attempts: Record<string, number>;
+  serverCpu: number;
+  loadCpu: number;
+}
+
+/** The server's own login limits (the rest of the bench lifts every limit). */
+const DEFAULT_LOGIN_LIMITS = { RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: '10', RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: '50' };
+
+/**
+ * A real user's login while attackers guess other accounts' passwords, at
+ * the default bcrypt cost and login limits, each client from an address of
+ * its own (the server trusts X-Forwarded-For here), against the same logins
+ * without an attack.
+ */
+async function loginScenario(load: Child): Promise<LoginRow[]> {
+  const L = P.login;
+  const settings: { setting: string; attackers: number; env: Record<string, string> }[] = [
+    { setting: 'no attack', attackers: 0, env: DEFAULT_LOGIN_LIMITS },
+    { setting: 'under attack', attackers: L.attackers, env: DEFAULT_LOGIN_LIMITS },
+  ];
+  const rows: LoginRow[] = [];
+  for (const { setting, attackers, env } of settings) {
+    // Its own database each time: the accounts are made anew, and no count carries over.
+    const server = await startServer('ours', {
+      DATABASE_URL: `file:${join(tempDir, `login-${rows.length}.db`)}`,
+      BCRYPT_COST: '12',
+      TRUST_PROXY: 'true',
+      ...env,
+    });
+    const username = (name: string) => `l${runTag}${name}`;
+    const register = (name: string) =>
+      gql(server.url, REGISTER, { input: { username: username(name), email: `${username(name)}@bench.example`, password: 'the right password' } });
+    await inParallel(L.attackers + 1, 4, (i) => register(i === 0 ? 'real' : `victim${i}`));
+    await settle(server);
+    log(`login: ${setting}`);
+    const serverCpu = await cpuWindow(server.child);
+    const result = await load.call(
+      'logins',
+      {
+        url: server.url,
+        user: { login: username('real'), password: 'the right password' },
+        logins: L.logins,
+        victims: Array.from({ length: attackers }, (_, i) => username(`victim${i + 1}`)),
+        headStartMs: attackers > 0 ? L.headStartMs : 0,
+      },
+      300_000,
+    );
+    rows.push({ setting, attackers, ...result, serverCpu: await serverCpu() });
+    await stopServer(server);
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- the run
 
 async function main() {
@@ -607,6 +673,7 @@ async function main() {
     for (const kind of ['ours', 'stack', 'transport'] as const) memory.push(...(await memoryScenario(await server(kind, true), fixture, subs)));
   }
   if (run.has('history')) history = await historyScenario(await server('ours', true), fixture, load);
+  const login = run.has('login') ? await loginScenario(load) : [];
 
   for (const running of servers.values()) await stopServer(running);
   await Promise.all([load.stop(), subs.stop()]);
@@ -716,6 +783,37 @@ async function main() {
     targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(history.sqlPerPage, 2), pass: history.sqlPerPage <= 3 });
   }
 
+  if (login.length > 0) {
+    say();
+    say(`5. Login under a password-guessing attack: one user logging in, ${P.login.attackers} attackers guessing other accounts (bcrypt cost 12)`);
+    say(
+      table(
+        ['setting', 'attackers', 'logins', 'p50 ms', 'p99 ms', 'max ms', 'failed', 'guesses answered', 'server CPU', 'load CPU'],
+        login.map((row) => [
+          row.setting,
+          row.attackers,
+          row.logins,
+          fixed(row.p50),
+          fixed(row.p99),
+          fixed(row.max),
+          row.failed,
+          Object.entries(row.attempts).map(([code, n]) => `${n} ${code}`).join(', ') || '–',
+          percent(row.serverCpu),
+          percent(row.loadCpu),
+        ]),
+      ),
+    );
+    const quiet = login.find((row) => row.attackers === 0);
+    const limited = login.at(-1);
+    if (quiet && limited) {
+      targets.push({
+        target: `login p50 under attack by ${P.login.attackers}: ≤ 2× without attack`,
+        measured: `${fixed(limited.p50)} vs ${fixed(quiet.p50)} ms (${fixed(limited.p50 / quiet.p50, 2)}×)`,
+        pass: limited.p50 <= 2 * quiet.p50 && limited.failed === 0,
+      });
+    }
+  }
+
   say();
   say(`Targets${options.quick ? ' (quick mode: small N, indicative only)' : ''}`);
   say(table(['target', 'measured', ''], targets.map((check) => [check.target, check.measured, verdict(check.pass)])));
@@ -746,6 +844,7 @@ async function main() {
     fanout,
     memory,
     history,
+    login,
     targets,
     profiles,
     heaps,
