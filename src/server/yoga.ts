@@ -1,12 +1,13 @@
+import type { IncomingMessage } from 'node:http';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { getOperationAST, type DocumentNode } from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Context, Services } from '../context.ts';
-import type { IncomingMessage } from 'node:http';
 import type { Client } from '../domain/accounts.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { schema } from '../schema/index.ts';
 import { clientOf } from './client.ts';
 import { corsPolicy } from './cors.ts';
 import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
@@ -14,7 +15,6 @@ import { useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { useRestApi } from './rest.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
-import { schema } from '../schema/index.ts';
 
 /** What the WebSocket server hands over for each operation, already authenticated at connect. */
 export interface SocketContext {
