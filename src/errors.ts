@@ -45,15 +45,22 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
 }
 
 /**
- * Prisma's "unique constraint failed": P2002 from model queries, or P2010
- * ("raw query failed") carrying the driver adapter's UniqueConstraintViolation.
- * Checked by shape, without importing a generated client.
+ * Whether `error` is Prisma's report of a violated constraint: `prismaCode`
+ * from model queries, or P2010 ("raw query failed") carrying the driver
+ * adapter's error of `adapterKind`. Checked by shape, without importing a
+ * generated client.
  */
-export function isUniqueViolation(error: unknown): boolean {
+function isViolation(error: unknown, prismaCode: string, adapterKind: string): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, meta } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
-  return code === 'P2002' || (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation');
+  return code === prismaCode || (code === 'P2010' && meta?.driverAdapterError?.cause?.kind === adapterKind);
 }
+
+/** Prisma's "unique constraint failed". */
+export const isUniqueViolation = (error: unknown) => isViolation(error, 'P2002', 'UniqueConstraintViolation');
+
+/** Prisma's "foreign key constraint failed": the referenced row went away meanwhile. */
+export const isForeignKeyViolation = (error: unknown) => isViolation(error, 'P2003', 'ForeignKeyConstraintViolation');
 
 /** Prisma's "record to update or delete does not exist" (P2025): the row went away meanwhile. */
 export const isRecordGone = (error: unknown) =>

@@ -13,6 +13,16 @@ export interface MessageRef {
   chatId: string;
   messageId: string;
   seq: number;
+  /** Who added, edited or deleted it; null for the retention sweeper. */
+  actorId: string | null;
+}
+
+/** A stored message changed: its text, reactions, pin, or how many replies it has. */
+export interface MessageChange {
+  chatId: string;
+  messageId: string;
+  /** Who changed it (by editing, reacting, pinning, replying); null for the retention sweeper. */
+  actorId: string | null;
 }
 
 export interface MembershipChange {
@@ -52,6 +62,7 @@ export type Events = {
   'message:added': MessageRef;
   'message:edited': MessageRef;
   'message:deleted': MessageRef;
+  'message:updated': MessageChange;
   'chat:membership': MembershipChange;
   'chat:typing': TypingChange;
   /** Announced on each instance to its own subscribers (see createPresence). */

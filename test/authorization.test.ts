@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADD_MEMBER,
+  ADD_REACTION,
   CHAT,
   CREATE_DIRECT,
   CREATE_GROUP,
@@ -10,9 +11,14 @@ import {
   LEAVE,
   MARK_READ,
   MESSAGES,
+  PIN,
   REMOVE_MEMBER,
+  REMOVE_REACTION,
+  SEARCH,
   SEND,
   SET_TTL,
+  UNPIN,
+  block,
   codes,
   createDirect,
   createGroup,
@@ -21,11 +27,13 @@ import {
   members,
   newUsers,
   ok,
+  react,
   readChat,
   removeMember,
   send,
   sortMembers,
 } from './helpers/chats.ts';
+import { connect, errorCodes, live, prime } from './helpers/live.ts';
 import { startServer, type GraphQLResponse, type TestServer } from './helpers/server.ts';
 import type { SignedUp } from './helpers/users.ts';
 
@@ -49,6 +57,8 @@ interface Fixture {
   chatId: string;
   /** What each caller's edit/delete aims at: the author's message, or the removed member's own one. */
   messageIdFor(role: Role): string;
+  /** A pinned message, for unpinMessage. */
+  pinnedId: string;
   /** Whom each caller tries to remove: "other", or "author" when the caller is "other" itself. */
   victimFor(role: Role): string;
   /** Reads everything a denied write could change, as a member who can still see it all. */
@@ -66,10 +76,20 @@ const MESSAGES_WITH_CHAT = /* GraphQL */ `
 const SNAPSHOT = /* GraphQL */ `
   query Snapshot($id: ID!) {
     chat(id: $id) {
-      id kind name description isPublic messageTtlSeconds myRole unreadCount
+      id kind name description isPublic messageTtlSeconds myRole unreadCount unreadMentionCount
       lastMessage { id seq text }
       members { user { username } role joinedAt lastReadSeq }
-      messages(first: 100) { edges { node { id seq text clientId isEdited editedAt author { username } } } }
+      pinnedMessages { id }
+      messages(first: 100) {
+        edges {
+          node {
+            id seq text clientId isEdited editedAt author { username }
+            replyTo { id } replyCount pinnedAt pinnedBy { username }
+            reactions { emoji count users { username } }
+            mentions { username }
+          }
+        }
+      }
     }
   }
 `;
@@ -93,8 +113,10 @@ async function freshUsers(): Promise<Users> {
 
 /**
  * A private group of owner, author and other; "removed" was a member (and
- * wrote seq 3) until the owner removed them. Messages: author (1), owner (2),
- * removed (3).
+ * wrote seq 3) until the owner removed them. Messages: author (1), owner (2,
+ * pinned), removed (3); the owner reacted to the author's. The owner and the
+ * author block "other": groups ignore blocks, so other has a plain member's
+ * rights.
  */
 async function groupFixture(isPublic = false): Promise<Fixture> {
   const users = await freshUsers();
@@ -104,27 +126,60 @@ async function groupFixture(isPublic = false): Promise<Fixture> {
     members: [name(users.author), name(users.other), name(users.removed)],
   });
   const byAuthor = await send(server, users.author, chat.id, 'by author');
-  await send(server, users.owner, chat.id, 'by owner');
+  const byOwner = await send(server, users.owner, chat.id, 'by owner');
   const byRemoved = await send(server, users.removed, chat.id, 'by removed');
   await removeMember(server, users.owner, chat.id, name(users.removed));
+  ok(await server.gql(PIN, { id: byOwner.id }, users.owner.token), 'pinMessage');
+  await react(server, users.owner, byAuthor.id, '👍');
+  for (const blocker of [users.owner, users.author]) await block(server, blocker, name(users.other));
   return {
     users,
     chatId: chat.id,
     messageIdFor: (role) => (role === 'removed' ? byRemoved.id : byAuthor.id),
+    pinnedId: byOwner.id,
     victimFor: (role) => name(role === 'other' ? users.author : users.other),
     snapshot: () => snapshotAs(users.owner, chat.id),
   };
 }
 
-/** A direct chat of author and other with one message by author; owner, outsider and removed are strangers to it. */
+/**
+ * A direct chat of author and other with one message by author (pinned,
+ * and reacted to by other); owner, outsider and removed are strangers to it.
+ */
 async function directFixture(): Promise<Fixture> {
   const users = await freshUsers();
   const chat = await createDirect(server, users.author, name(users.other));
   const byAuthor = await send(server, users.author, chat.id, 'by author');
+  ok(await server.gql(PIN, { id: byAuthor.id }, users.author.token), 'pinMessage');
+  await react(server, users.other, byAuthor.id, '👍');
   return {
     users,
     chatId: chat.id,
     messageIdFor: () => byAuthor.id,
+    pinnedId: byAuthor.id,
+    victimFor: (role) => name(role === 'other' ? users.author : users.other),
+    snapshot: () => snapshotAs(users.author, chat.id),
+  };
+}
+
+/**
+ * The direct chat of author and other after author blocked other. Messages:
+ * author (1, pinned), other (2). Each caller aims at their own message;
+ * "victim" is the other member, whom createDirectChat names.
+ */
+async function blockedDirectFixture(): Promise<Fixture> {
+  const users = await freshUsers();
+  const chat = await createDirect(server, users.author, name(users.other));
+  const byAuthor = await send(server, users.author, chat.id, 'by author');
+  const byOther = await send(server, users.other, chat.id, 'by other');
+  ok(await server.gql(PIN, { id: byAuthor.id }, users.author.token), 'pinMessage');
+  await react(server, users.other, byAuthor.id, '👍');
+  await block(server, users.author, name(users.other));
+  return {
+    users,
+    chatId: chat.id,
+    messageIdFor: (role) => (role === 'other' ? byOther.id : byAuthor.id),
+    pinnedId: byAuthor.id,
     victimFor: (role) => name(role === 'other' ? users.author : users.other),
     snapshot: () => snapshotAs(users.author, chat.id),
   };
@@ -135,6 +190,7 @@ const tokenOf = (fixture: Fixture, role: Role) => (role === 'anonymous' ? null :
 interface Target {
   chatId: string;
   messageId: string;
+  pinnedId: string;
   victim: string;
   newcomer: string;
 }
@@ -142,6 +198,7 @@ interface Target {
 const targetOf = (fixture: Fixture, role: Role): Target => ({
   chatId: fixture.chatId,
   messageId: fixture.messageIdFor(role),
+  pinnedId: fixture.pinnedId,
   victim: fixture.victimFor(role),
   newcomer: name(fixture.users.newcomer),
 });
@@ -179,6 +236,25 @@ const operations: Record<string, { field: string; run(target: Target, token: str
     field: 'removeChatMember',
     run: (t, token) => server.gql(REMOVE_MEMBER, { chatId: t.chatId, username: t.victim }, token),
   },
+  sendReply: {
+    field: 'sendMessage',
+    run: (t, token) => server.gql(SEND, { input: { chatId: t.chatId, text: 'intruding reply', replyToId: t.messageId } }, token),
+  },
+  addReaction: {
+    field: 'addReaction',
+    run: (t, token) => server.gql(ADD_REACTION, { messageId: t.messageId, emoji: '😈' }, token),
+  },
+  removeReaction: {
+    field: 'removeReaction',
+    run: (t, token) => server.gql(REMOVE_REACTION, { messageId: t.messageId, emoji: '👍' }, token),
+  },
+  pinMessage: { field: 'pinMessage', run: (t, token) => server.gql(PIN, { id: t.messageId }, token) },
+  unpinMessage: { field: 'unpinMessage', run: (t, token) => server.gql(UNPIN, { id: t.pinnedId }, token) },
+  searchMessages: {
+    field: 'searchMessages',
+    run: (t, token) => server.gql(SEARCH, { query: 'by', chatId: t.chatId }, token),
+  },
+  createDirectChat: { field: 'createDirectChat', run: (t, token) => server.gql(CREATE_DIRECT, { username: t.victim }, token) },
 };
 
 type Expected = 'ok' | Code;
@@ -201,6 +277,12 @@ const groupMatrix: Record<string, Record<Role, Expected>> = {
   leaveChat: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
   addChatMember: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
   removeChatMember: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+  sendReply: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  addReaction: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  removeReaction: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
+  pinMessage: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+  unpinMessage: { owner: 'ok', author: FB, other: FB, outsider: NF, removed: NF, anonymous: UA },
+  searchMessages: { owner: 'ok', author: 'ok', other: 'ok', outsider: NF, removed: NF, anonymous: UA },
 };
 
 /** The same for a direct chat of author and other; everyone else is a stranger to it. */
@@ -217,7 +299,39 @@ const directMatrix: Record<string, Partial<Record<Role, Expected>>> = {
   leaveChat: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
   addChatMember: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
   removeChatMember: { author: BAD, other: BAD, outsider: NF, anonymous: UA },
+  sendReply: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  addReaction: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  removeReaction: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  pinMessage: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  unpinMessage: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
+  searchMessages: { author: 'ok', other: 'ok', outsider: NF, anonymous: UA },
 };
+
+/** The direct chat after author blocked other: other may read and take back, not write; author is unaffected. */
+const blockedDirectMatrix: Record<string, Partial<Record<Role, Expected>>> = {
+  chat: { author: 'ok', other: 'ok' },
+  messages: { author: 'ok', other: 'ok' },
+  sendMessage: { author: 'ok', other: FB },
+  sendReply: { author: 'ok', other: FB },
+  editMessage: { author: 'ok', other: FB },
+  deleteMessage: { author: 'ok', other: 'ok' },
+  addReaction: { author: 'ok', other: FB },
+  removeReaction: { author: 'ok', other: 'ok' },
+  pinMessage: { author: 'ok', other: FB },
+  unpinMessage: { author: 'ok', other: FB },
+  searchMessages: { author: 'ok', other: 'ok' },
+  markChatRead: { author: 'ok', other: 'ok' },
+  createDirectChat: { author: 'ok', other: FB },
+};
+
+/** The operations and roles a matrix allows. */
+function allowedCases(matrix: Record<string, Partial<Record<Role, Expected>>>) {
+  return Object.entries(matrix).flatMap(([operation, row]) =>
+    Object.entries(row)
+      .filter(([, expected]) => expected === 'ok')
+      .map(([role]) => [operation, role as Role] as const),
+  );
+}
 
 function deniedCases(matrix: Record<string, Partial<Record<Role, Expected>>>) {
   return Object.entries(matrix).flatMap(([operation, row]) =>
@@ -264,6 +378,77 @@ describe('private group: denied', () => {
 describe('direct chat: denied', () => {
   it.each(deniedCases(directMatrix))('%s as %s is %s and changes nothing', async (operation, role, code) => {
     await expectDenied(await directFixture(), operation, role, code);
+  });
+});
+
+/** The matrix rows of the rich-messaging operations, whose allowed cases are run generically. */
+const RICH = ['sendReply', 'addReaction', 'removeReaction', 'pinMessage', 'unpinMessage', 'searchMessages'];
+const rows = (matrix: Record<string, Partial<Record<Role, Expected>>>, names: string[]) =>
+  Object.fromEntries(Object.entries(matrix).filter(([operation]) => names.includes(operation)));
+
+describe.each([
+  ['private group', groupMatrix, () => groupFixture()],
+  ['direct chat', directMatrix, directFixture],
+] as const)('%s: allowed rich messaging', (_chat, matrix, fixture) => {
+  it.each(allowedCases(rows(matrix, RICH)))('%s as %s succeeds', async (operation, role) => {
+    const f = await fixture();
+    const { field, run } = operations[operation]!;
+    const result = await run(targetOf(f, role), tokenOf(f, role));
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.[field]).not.toBeNull();
+  });
+});
+
+describe('direct chat with a block: denied', () => {
+  it.each(deniedCases(blockedDirectMatrix))('%s as %s is %s and changes nothing', async (operation, role, code) => {
+    await expectDenied(await blockedDirectFixture(), operation, role, code);
+  });
+});
+
+describe('direct chat with a block: allowed', () => {
+  it.each(allowedCases(blockedDirectMatrix))('%s as %s succeeds', async (operation, role) => {
+    const f = await blockedDirectFixture();
+    const { field, run } = operations[operation]!;
+    const result = await run(targetOf(f, role), tokenOf(f, role));
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.[field]).not.toBeNull();
+  });
+});
+
+describe('messageUpdated subscription', () => {
+  const UPDATED = /* GraphQL */ `subscription($chatId: ID) { messageUpdated(chatId: $chatId) { id reactions { emoji count } } }`;
+
+  it('delivers to every member (a blocked one too: groups ignore blocks), and refuses outsiders and removed members with NOT_FOUND', async () => {
+    const f = await groupFixture();
+    const members = [f.users.owner, f.users.author, f.users.other];
+    const subs = await Promise.all(members.map(async (member) => live((await connect(server, member)).client, UPDATED, { chatId: f.chatId })));
+    for (const stranger of [f.users.outsider, f.users.removed]) {
+      const refused = live((await connect(server, stranger)).client, UPDATED, { chatId: f.chatId });
+      expect(errorCodes(await refused.failure())).toEqual(['NOT_FOUND']);
+    }
+    const probe = await send(server, f.users.owner, f.chatId, 'probe');
+    let count = 0;
+    await prime(subs, () => react(server, f.users.owner, probe.id, ['😀', '😁', '😂', '🤣', '😃'][count++ % 5]!));
+    const target = f.messageIdFor('author');
+    await react(server, f.users.other, target, '🎉');
+    for (const sub of subs) {
+      // Priming's last events may still arrive before it; they are the probe's.
+      await sub.until(() => sub.fresh.some((event) => event.id === target));
+      expect(sub.fresh.filter((event) => event.id !== probe.id)).toEqual([
+        { id: target, reactions: [{ emoji: '👍', count: 1 }, { emoji: '🎉', count: 1 }] },
+      ]);
+    }
+  });
+
+  it('is UNAUTHENTICATED without a token', async () => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: UPDATED, variables: {} }),
+    });
+    const body = await response.text();
+    const data = body.split('\n').find((line) => line.startsWith('data:'));
+    expect(JSON.parse(data!.slice(5)).errors.map((error: any) => error.extensions.code)).toEqual(['UNAUTHENTICATED']);
   });
 });
 

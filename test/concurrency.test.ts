@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendMessage } from '../src/db/append-message.ts';
+import { appendMessage, type NewMessage } from '../src/db/append-message.ts';
 import { openDatabase, type Db } from '../src/db/client.ts';
 import { sweepExpired } from '../src/domain/retention.ts';
 import type { EventBus } from '../src/events.ts';
 import {
+  ADD_REACTION,
   CREATE_DIRECT,
   LEAVE,
   SEND,
   addMember,
+  codes,
   createGroup,
   databaseId,
   history,
   newUsers,
+  ok,
   readChat,
   send,
   sleep,
@@ -49,6 +52,15 @@ afterAll(async () => {
 /** Alternates between the two instances. */
 const via = (i: number) => (i % 2 === 0 ? a : b);
 
+/** A send as appendMessage takes it: no reply, no mentions, no words to index. */
+const plain = (message: Pick<NewMessage, 'chatId' | 'authorId' | 'text' | 'clientId' | 'now'>): NewMessage => ({
+  replyToId: null,
+  searchText: '',
+  mentionKeys: [],
+  createdAfter: null,
+  ...message,
+});
+
 describe('concurrent sends', () => {
   it('gives parallel senders on both instances the seqs 1..n without gaps or repeats', async () => {
     const users = await newUsers(a, 'seqa', 'seqb', 'seqc', 'seqd');
@@ -82,6 +94,45 @@ describe('concurrent sends', () => {
       [1, 'only once'],
       [2, 'next'],
     ]);
+  });
+});
+
+describe('concurrent reactions', () => {
+  const REACTIONS = /* GraphQL */ `query($id: ID!) { node(id: $id) { ... on Message { reactions { emoji count } } } }`;
+  const reactionsOf = async (viewer: SignedUp, id: string) => ok(await b.gql(REACTIONS, { id }, viewer.token), 'node').reactions;
+
+  it('stores one reaction for 50 parallel adds of one emoji by one user', async () => {
+    const [alice] = await newUsers(a, 'reacta');
+    const chat = await createGroup(a, alice, { name: 'reactions' });
+    const message = await send(a, alice, chat.id, 'once');
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => via(i).gql(ADD_REACTION, { messageId: message.id, emoji: '👍' }, alice.token)),
+    );
+    expect(results.map((result) => result.errors)).toEqual(results.map(() => undefined));
+    expect(await reactionsOf(alice, message.id)).toEqual([{ emoji: '👍', count: 1 }]);
+  });
+
+  it('counts 50 parallel adds of one emoji by 50 users', async () => {
+    const users = await newUsers(a, ...Array.from({ length: 50 }, (_, i) => `fan${i}r`));
+    const chat = await createGroup(a, users[0]!, { name: 'fans', members: users.slice(1).map((user) => user.user.username) });
+    const message = await send(a, users[0]!, chat.id, 'popular');
+    const results = await Promise.all(
+      users.map((user, i) => via(i).gql(ADD_REACTION, { messageId: message.id, emoji: '🔥' }, user.token)),
+    );
+    expect(results.map((result) => result.errors)).toEqual(results.map(() => undefined));
+    expect(await reactionsOf(users[0]!, message.id)).toEqual([{ emoji: '🔥', count: 50 }]);
+  });
+
+  it('keeps to 20 different emoji when 30 are added at once', async () => {
+    const [alice] = await newUsers(a, 'manyemoji');
+    const chat = await createGroup(a, alice, { name: 'crowded' });
+    const message = await send(a, alice, chat.id, 'crowded');
+    const emoji = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗🤩🤔🤨😐😑😶🙄😏😣😥'];
+    const results = await Promise.all(emoji.map((each, i) => via(i).gql(ADD_REACTION, { messageId: message.id, emoji: each }, alice.token)));
+    const accepted = results.filter((result) => !result.errors).length;
+    expect(results.flatMap((result) => codes(result) ?? [])).toEqual(Array.from({ length: 10 }, () => 'BAD_USER_INPUT'));
+    expect(accepted).toBe(20);
+    expect(await reactionsOf(alice, message.id)).toHaveLength(20);
   });
 });
 
@@ -184,7 +235,7 @@ describe.skipIf(postgres)('a send while a Prisma transaction holds the SQLite co
         .catch((error: Error) => error.message);
       await tick();
       let settled = false;
-      const sending = appendMessage(db, { chatId, authorId: databaseId(alice.user.id), text: 'kept', clientId: null, now: new Date() });
+      const sending = appendMessage(db, plain({ chatId, authorId: databaseId(alice.user.id), text: 'kept', clientId: null, now: new Date() }));
       void sending.finally(() => (settled = true));
       await sleep(50);
       expect(settled).toBe(false);
@@ -211,12 +262,12 @@ describe('sends started in the same turn', () => {
       statements = 0; // not the connection's own set-up
       const now = new Date();
       const results = await Promise.all([
-        appendMessage(db, { chatId, authorId, text: 'second', clientId: null, now }),
-        appendMessage(db, { chatId, authorId, text: 'retry', clientId: 'key-1', now }),
-        appendMessage(db, { chatId, authorId: databaseId(eve.user.id), text: 'intruder', clientId: null, now }),
-        appendMessage(db, { chatId, authorId, text: 'third', clientId: 'key-2', now }),
+        appendMessage(db, plain({ chatId, authorId, text: 'second', clientId: null, now })),
+        appendMessage(db, plain({ chatId, authorId, text: 'retry', clientId: 'key-1', now })),
+        appendMessage(db, plain({ chatId, authorId: databaseId(eve.user.id), text: 'intruder', clientId: null, now })),
+        appendMessage(db, plain({ chatId, authorId, text: 'third', clientId: 'key-2', now })),
       ]);
-      expect(results.map((result) => result.kind)).toEqual(['appended', 'clientIdTaken', 'notMember', 'appended']);
+      expect(results.map((result) => result.kind)).toEqual(['appended', 'clientIdTaken', 'rejected', 'appended']);
       const seqs = results.flatMap((result) => (result.kind === 'appended' ? [result.message.seq] : []));
       if (postgres) {
         // Separate statements on a pool of connections: either may take seq 2.

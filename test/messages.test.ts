@@ -13,6 +13,7 @@ import {
   history,
   newUsers,
   ok,
+  react,
   send,
   sendMany,
   sleep,
@@ -657,6 +658,74 @@ describe('SQL statements per operation', () => {
       expect(small.edges).toHaveLength(5);
       expect(large.statements).toBe(small.statements);
       expect(large.statements).toBeLessThanOrEqual(5);
+    } finally {
+      await quiet.stop();
+    }
+  });
+  it('loads a page of 50 messages with reactions, mentions, replies and pins in as few statements as a page of 5', async () => {
+    const quiet = await quietServer();
+    try {
+      const [alice, bob, carol] = await newUsers(quiet, 'alice', 'bob', 'carol');
+      const chat = await createGroup(quiet, alice, { name: 'Counted', members: [name(bob), name(carol)] });
+      const authors = [alice, bob, carol];
+      const sent: { id: string }[] = [];
+      for (let i = 0; i < 60; i += 1) {
+        const author = authors[i % 3]!;
+        const text = `counted ${i + 1} @${name(authors[(i + 1) % 3]!)}`;
+        const replyToId = i > 0 ? sent[i - 1]!.id : undefined;
+        sent.push(ok(await quiet.gql(SEND, { input: { chatId: chat.id, text, replyToId } }, author.token), 'sendMessage'));
+      }
+      for (const message of sent.slice(0, 55)) {
+        for (const [i, user] of authors.entries()) await react(quiet, user, message.id, ['👍', '🎉', '👍'][i]!);
+      }
+      const RICH_PAGE = /* GraphQL */ `
+        query RichPage($chatId: ID!, $first: Int) {
+          messages(chatId: $chatId, first: $first) {
+            edges {
+              node {
+                seq text author { username }
+                replyTo { seq author { username } }
+                replyCount
+                reactions { emoji count reactedByMe users { username } }
+                mentions { username }
+                mentionsMe
+                pinnedAt pinnedBy { username }
+              }
+            }
+          }
+        }
+      `;
+      const measure = async (first: number) => {
+        const { value, statements } = await counted(quiet, () => quiet.gql(RICH_PAGE, { chatId: chat.id, first }, alice.token));
+        expect(value.errors).toBeUndefined();
+        return { edges: value.data.messages.edges, statements };
+      };
+
+      await measure(5); // warm-up
+      const small = await measure(5);
+      const large = await measure(50);
+
+      const usernames = (...users: SignedUp[]) => users.map((user) => ({ username: name(user) }));
+      expect(large.edges[10].node).toEqual({
+        seq: 11,
+        text: `counted 11 @${name(carol)}`,
+        author: { username: name(bob) },
+        replyTo: { seq: 10, author: { username: name(alice) } },
+        replyCount: 1,
+        reactions: [
+          { emoji: '👍', count: 2, reactedByMe: true, users: usernames(alice, carol) },
+          { emoji: '🎉', count: 1, reactedByMe: false, users: usernames(bob) },
+        ],
+        mentions: usernames(carol),
+        mentionsMe: false,
+        pinnedAt: null,
+        pinnedBy: null,
+      });
+      expect(large.edges.map((edge: any) => edge.node.mentionsMe)).toEqual(Array.from({ length: 50 }, (_, i) => i % 3 === 2));
+      expect(small.edges).toHaveLength(5);
+      expect(large.statements).toBe(small.statements);
+      // Membership, the page, and one per relation level (author, replyTo and its author, mentions and their users, pinnedBy), reactions and their users.
+      expect(large.statements).toBeLessThanOrEqual(10);
     } finally {
       await quiet.stop();
     }

@@ -96,10 +96,19 @@ describe('OpenAPI document', () => {
         'POST /messages',
         'PATCH /messages',
         'DELETE /messages/{id}',
+        'GET /messages/search',
+        'PUT /messages/{messageId}/reactions/{emoji}',
+        'DELETE /messages/{messageId}/reactions/{emoji}',
+        'PUT /messages/{id}/pin',
+        'DELETE /messages/{id}/pin',
+        'GET /blocked-users',
+        'PUT /blocked-users/{username}',
+        'DELETE /blocked-users/{username}',
       ].sort(),
     );
-    // A chat comes without its history (which has its own paged route).
+    // A chat comes without its history (which has its own paged route), a message without its thread.
     expect(Object.keys((document.components!.schemas!.Chat as OpenAPIV3.SchemaObject).properties!)).not.toContain('messages');
+    expect(Object.keys((document.components!.schemas!.Message as OpenAPIV3.SchemaObject).properties!)).not.toContain('replies');
   });
 
   it('does not offer SOFA’s subscription webhooks, which would make the server call any URL', async () => {
@@ -207,6 +216,59 @@ describe('a conversation over REST', () => {
     expect(await rest('POST', `/chats/${group.body.id}/leave`, { token: walker.token })).toEqual({ status: 200, body: true, retryAfter: null });
     const after = await rest('GET', `/chats/${group.body.id}`, { token: owner.token });
     expect(after.body.members.map((member: any) => member.user.username)).toEqual([owner.user.username]);
+  });
+  it('answers the largest pages a route allows, which a GraphQL document selecting the same fields would exceed the cost limit with', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const chat = await rest('POST', '/chats/direct', { token: alice.token, body: { username: bob.user.username } });
+    await rest('POST', '/messages', { token: alice.token, body: { input: { chatId: chat.body.id, text: 'hi' } } });
+
+    const chats = await rest('GET', '/chats', { token: bob.token, query: { first: 100 } });
+    const history = await rest('GET', `/chats/${chat.body.id}/messages`, { token: bob.token, query: { last: 100 } });
+    expect([chats.status, chats.body.edges.length, history.status, history.body.edges.map((edge: any) => edge.node.text)]).toEqual([
+      200,
+      1,
+      200,
+      ['hi'],
+    ]);
+  });
+});
+
+describe('rich messaging over REST', () => {
+  it('replies, reacts with an emoji in the path, pins, searches and blocks', async () => {
+    const alice = await registered('alice');
+    const bob = await registered('bob');
+    const chat = await rest('POST', '/chats/direct', { token: alice.token, body: { username: bob.user.username } });
+    const question = await rest('POST', '/messages', { token: alice.token, body: { input: { chatId: chat.body.id, text: 'Lunch at noon?' } } });
+    const answer = await rest('POST', '/messages', {
+      token: bob.token,
+      body: { input: { chatId: chat.body.id, text: 'Noon works', replyToId: question.body.id } },
+    });
+    expect([answer.status, answer.body.replyTo]).toEqual([200, expect.objectContaining({ id: question.body.id, text: 'Lunch at noon?' })]);
+
+    const reacted = await rest('PUT', `/messages/${question.body.id}/reactions/${encodeURIComponent('👍')}`, { token: bob.token });
+    expect([reacted.status, reacted.body.reactions.map((group: any) => [group.emoji, group.count, group.reactedByMe])]).toEqual([
+      200,
+      [['👍', 1, true]],
+    ]);
+    const unreacted = await rest('DELETE', `/messages/${question.body.id}/reactions/${encodeURIComponent('👍')}`, { token: bob.token });
+    expect([unreacted.status, unreacted.body.reactions]).toEqual([200, []]);
+    const pinned = await rest('PUT', `/messages/${question.body.id}/pin`, { token: bob.token });
+    expect([pinned.status, pinned.body.pinnedBy.username]).toEqual([200, bob.user.username]);
+    expect((await rest('DELETE', `/messages/${question.body.id}/pin`, { token: bob.token })).body.pinnedAt).toBeNull();
+
+    const found = await rest('GET', '/messages/search', { token: alice.token, query: { query: 'noon', chatId: chat.body.id } });
+    expect([found.status, found.body.edges.map((edge: any) => edge.node.snippet)]).toEqual([200, ['«Noon» works', 'Lunch at «noon»?']]);
+
+    expect(await rest('PUT', `/blocked-users/${bob.user.username}`, { token: alice.token })).toEqual({ status: 200, body: true, retryAfter: null });
+    expect((await rest('GET', '/blocked-users', { token: alice.token })).body.map((user: any) => user.username)).toEqual([bob.user.username]);
+    expect(await rest('POST', '/messages', { token: bob.token, body: { input: { chatId: chat.body.id, text: 'hello?' } } })).toEqual({
+      status: 403,
+      body: error('FORBIDDEN', 'This user does not accept messages from you.'),
+      retryAfter: null,
+    });
+    expect(await rest('DELETE', `/blocked-users/${bob.user.username}`, { token: alice.token })).toEqual({ status: 200, body: true, retryAfter: null });
+    expect((await rest('GET', '/blocked-users', { token: alice.token })).body).toEqual([]);
   });
 });
 

@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  EDIT,
   SET_TTL,
   codes,
   createDirect,
   createGroup,
   newUsers,
   ok,
+  reply,
   send,
   sleep,
   texts,
 } from './helpers/chats.ts';
+import { connect, live, prime } from './helpers/live.ts';
 import { startServer, testConfig, type TestServer } from './helpers/server.ts';
 import type { SignedUp } from './helpers/users.ts';
 
@@ -48,6 +51,23 @@ async function servedTexts(target: TestServer, reader: SignedUp, chatId: string)
 const served = (list: string[]) => ({ history: list, chatMessages: list, lastMessage: list.at(-1) ?? null });
 
 describe('per-chat message TTL', () => {
+  it('announces the message an expired reply answered, with its new replyCount, when the sweeper removes the reply', async () => {
+    const [alice] = await newUsers(server, 'alice');
+    const chat = await createGroup(server, alice, { name: 'Fading threads' });
+    const question = await send(server, alice, chat.id, 'question');
+    const client = (await connect(server, alice)).client;
+    const updated = live(client, `subscription($chatId: ID) { messageUpdated(chatId: $chatId) { id replyCount } }`, { chatId: chat.id });
+    const probe = await send(server, alice, chat.id, 'probe');
+    await prime([updated], () => server.gql(EDIT, { input: { id: probe.id, text: `probe ${Date.now()}` } }, alice.token));
+    await setTtl(server, alice, chat.id, 1);
+    await reply(server, alice, chat.id, question.id, 'short-lived answer');
+    await updated.until(() => updated.fresh.some((event) => event.id === question.id && event.replyCount === 0), PAST_TTL_MS + 3_000);
+    expect(updated.fresh.filter((event) => event.id === question.id)).toEqual([
+      { id: question.id, replyCount: 1 },
+      { id: question.id, replyCount: 0 },
+    ]);
+  });
+
   it('expires the messages sent while the TTL was set, only in that chat', async () => {
     const [alice, bob] = await newUsers(server, 'alice', 'bob');
     const shortLived = await createGroup(server, alice, { name: 'Disappearing', members: [name(bob)] });

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { SETTINGS } from '../src/config.ts';
-import { applyMigrations } from '../src/db/migrations.ts';
+import { applyMigrations, migrationsDir } from '../src/db/migrations.ts';
 import { CloseCode } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printedSchema } from '../src/schema/print.ts';
@@ -150,7 +150,8 @@ describe.runIf(testProvider() === 'sqlite')('migrations beside a busy server', (
 
   it('wait for a write lock that comes free, then apply', async () => {
     const { url, released } = await lockedFor(1_000);
-    expect(await applyMigrations({ provider: 'sqlite', url })).toHaveLength(2);
+    const all = readdirSync(migrationsDir('sqlite'), { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    expect(await applyMigrations({ provider: 'sqlite', url })).toHaveLength(all.length);
     await released;
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DELETE, EDIT, createDirect, createGroup, newUsers, ok, range, send, sendMany, texts, uniqueName } from './helpers/chats.ts';
+import { DELETE, EDIT, createDirect, createGroup, history, newUsers, ok, range, react, send, sendMany, texts, uniqueName } from './helpers/chats.ts';
 import { freePort } from './helpers/ports.ts';
 import { startServer, testConfig, type TestServer } from './helpers/server.ts';
 import { TerminalChat } from './helpers/terminal.ts';
@@ -131,6 +131,38 @@ describe('terminal chat: chatting', () => {
     chat.type('/delete #1');
     await chat.expect('#1 deleted\n');
     expect(await texts(server, bob, direct.id)).toEqual([]);
+  });
+});
+
+describe('terminal chat: replies, reactions and mentions', () => {
+  it('replies with /reply, reacts and takes it back with /react, and shows others’ reactions and mentions as they happen', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const team = await createGroup(server, bob, { name: 'Crew', members: [name(alice)] });
+    await send(server, bob, team.id, `@${name(alice)} can you check the tent?`);
+    const chat = await signedIn(alice);
+    await chat.expect(`  Crew · (group of 2) · 1 unread · 1 mentioning you · last: ${name(bob)}: @${name(alice)} can you check the tent?\n`);
+
+    chat.type('/open crew');
+    await chat.expect(`#1 ${name(bob)}: @${name(alice)} can you check the tent? (mentions you)\n`);
+    chat.type('/reply #1 on it :wave:');
+    await chat.expect(`#2 ${name(alice)} ↪ #1 ${name(bob)}: on it 👋\n`);
+    const page = await history(server, bob, team.id);
+    expect(page.edges.map((edge: any) => edge.node.text)).toEqual([`@${name(alice)} can you check the tent?`, 'on it 👋']);
+
+    chat.type('/react #1 :tada:');
+    await chat.expect('#1 reactions: 🎉 1\n');
+    const message = page.edges[0].node;
+    await react(server, bob, message.id, '🎉');
+    await chat.expect('#1 reactions: 🎉 2\n');
+    chat.type('/react #1 🎉');
+    await chat.expect('#1 reactions: 🎉 1\n');
+    chat.type('/react #1 hello');
+    await chat.expect('! Check your input: emoji: must be exactly one emoji, e.g. "👍". [BAD_USER_INPUT]');
+    chat.type('/react #7 👍');
+    await chat.expect('Usage: /react <#seq> <emoji>, e.g. /react #4 :tada:');
+
+    await send(server, bob, team.id, `thanks @${name(alice)}`);
+    await chat.expect(`#3 ${name(bob)}: thanks @${name(alice)} (mentions you)\n`);
   });
 });
 

@@ -125,7 +125,7 @@ describe.runIf(enabled)('web chat', () => {
 
     await page.reload();
     await page.getByRole('heading', { name: name(bob) }).waitFor();
-    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, preview: 'No messages yet' }]);
+    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, mentions: 0, preview: 'No messages yet' }]);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
@@ -133,7 +133,7 @@ describe.runIf(enabled)('web chat', () => {
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, preview: 'No messages yet' }]);
+    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, mentions: 0, preview: 'No messages yet' }]);
   }, BROWSER_TEST_MS);
 
   it('tells the person why signing in or up failed', async () => {
@@ -164,10 +164,10 @@ describe.runIf(enabled)('web chat', () => {
     await shown(a).toEqual(['hi bob']);
     await expect.poll(() => messageBox(a).inputValue(), { timeout: PAGE_WAIT_MS }).toBe('');
 
-    await rows(b).toEqual([{ name: name(alice), online: true, unread: 1, preview: `${name(alice)}: hi bob` }]);
+    await rows(b).toEqual([{ name: name(alice), online: true, unread: 1, mentions: 0, preview: `${name(alice)}: hi bob` }]);
     await openChat(b, name(alice));
     await shown(b).toEqual(['hi bob']);
-    await rows(b).toEqual([{ name: name(alice), online: true, unread: 0, preview: `${name(alice)}: hi bob` }]);
+    await rows(b).toEqual([{ name: name(alice), online: true, unread: 0, mentions: 0, preview: `${name(alice)}: hi bob` }]);
 
     await messageBox(b).pressSequentially('hello al');
     await a.getByText(`${name(bob)} is typing…`).waitFor();
@@ -188,7 +188,8 @@ describe.runIf(enabled)('web chat', () => {
     await shown(b).toEqual(['hi bob!', 'hello alice']);
     await messageLog(b).getByRole('article', { name: `${name(alice)}, message 1` }).getByText('edited').waitFor();
     // Only one's own messages offer edit and delete.
-    expect(await messageLog(a).getByRole('article', { name: `${name(bob)}, message 2` }).getByRole('button').count()).toBe(0);
+    const theirs = messageLog(a).getByRole('article', { name: `${name(bob)}, message 2` });
+    expect(await theirs.getByRole('toolbar').getByRole('button').allTextContents()).toEqual(['Reply', 'React']);
 
     await mine.getByRole('button', { name: 'Delete' }).click();
     await shown(b).toEqual(['hello alice']);
@@ -197,7 +198,52 @@ describe.runIf(enabled)('web chat', () => {
 
     // Bob goes away: alice's dot and header say so.
     await b.context().close();
-    await rows(a).toEqual([{ name: name(bob), online: false, unread: 0, preview: `${name(bob)}: hello alice` }]);
+    await rows(a).toEqual([{ name: name(bob), online: false, unread: 0, mentions: 0, preview: `${name(bob)}: hello alice` }]);
+  }, BROWSER_TEST_MS);
+
+  it('replies with a preview, reacts from the picker with counts live on both sides, and badges and highlights mentions', async () => {
+    const [alice, bob] = await newUsers(server, 'alice', 'bob');
+    const chat = await createDirect(server, bob, name(alice));
+    await send(server, bob, chat.id, 'lunch?');
+    const a = (await signedIn(alice)).page;
+    const b = (await signedIn(bob)).page;
+    await openChat(a, name(bob));
+    const question = (page: Page) => messageLog(page).getByRole('article', { name: `${name(bob)}, message 1` });
+    const answer = (page: Page) => messageLog(page).getByRole('article', { name: `${name(alice)}, message 2` });
+
+    await question(a).getByRole('button', { name: 'Reply' }).click();
+    await expect.poll(() => a.getByLabel('Replying to').textContent(), { timeout: PAGE_WAIT_MS }).toBe(`Replying to ${name(bob)}: lunch?×`);
+    await messageBox(a).pressSequentially(`yes @${name(bob)}`);
+    await messageBox(a).press('Enter');
+    await shown(a).toEqual(['lunch?', `yes @${name(bob)}`]);
+    await expect.poll(() => a.getByLabel('Replying to').count(), { timeout: PAGE_WAIT_MS }).toBe(0);
+    await expect.poll(() => answer(a).getByLabel('In reply to').textContent(), { timeout: PAGE_WAIT_MS }).toBe(`${name(bob)} lunch?`);
+    await question(a).getByText('1 reply').waitFor();
+
+    // Bob, his chat not open yet, sees that he is mentioned; opening the chat reads it.
+    await rows(b).toEqual([{ name: name(alice), online: true, unread: 1, mentions: 1, preview: `${name(alice)}: yes @${name(bob)}` }]);
+    await openChat(b, name(alice));
+    await answer(b).getByText('mentions you').waitFor();
+    expect(await answer(b).getAttribute('class')).toContain('mentioned');
+    expect(await answer(a).getByText('mentions you').count()).toBe(0);
+    await rows(b).toEqual([{ name: name(alice), online: true, unread: 0, mentions: 0, preview: `${name(alice)}: yes @${name(bob)}` }]);
+
+    const reactions = (page: Page) =>
+      question(page)
+        .getByRole('group', { name: 'Reactions' })
+        .getByRole('button')
+        .evaluateAll((buttons) => buttons.map((button) => [button.textContent, button.getAttribute('aria-pressed')]));
+    const reacted = (page: Page) => expect.poll(() => reactions(page), { timeout: PAGE_WAIT_MS });
+    await question(a).getByRole('button', { name: 'React', exact: true }).click();
+    await question(a).getByRole('button', { name: 'React with 🎉' }).click();
+    await reacted(a).toEqual([['🎉 1', 'true']]);
+    await reacted(b).toEqual([['🎉 1', 'false']]);
+    await question(b).getByRole('button', { name: '🎉 1' }).click();
+    await reacted(b).toEqual([['🎉 2', 'true']]);
+    await reacted(a).toEqual([['🎉 2', 'true']]);
+    await question(a).getByRole('button', { name: '🎉 2' }).click();
+    await reacted(a).toEqual([['🎉 1', 'false']]);
+    await reacted(b).toEqual([['🎉 1', 'true']]);
   }, BROWSER_TEST_MS);
 
   it('creates a group with members, who get it with its first message', async () => {
@@ -210,7 +256,7 @@ describe.runIf(enabled)('web chat', () => {
     await a.getByRole('heading', { name: 'Trip' }).waitFor();
     await a.locator('.presence', { hasText: '3 members, 1 other online' }).waitFor();
     await sendWithEnter(a, 'where to?');
-    await rows(c).toEqual([{ name: 'Trip', online: true, unread: 1, preview: `${name(alice)}: where to?` }]);
+    await rows(c).toEqual([{ name: 'Trip', online: true, unread: 1, mentions: 0, preview: `${name(alice)}: where to?` }]);
   }, BROWSER_TEST_MS);
 
   it('loads older pages when scrolled to the top, in order and without duplicates', async () => {
@@ -264,7 +310,7 @@ describe.runIf(enabled)('web chat', () => {
 
     await shown(page).toEqual(['before', ...sent]);
     await page.getByText('Offline: reconnecting…').waitFor({ state: 'hidden' });
-    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, preview: `${name(bob)}: ${sent.at(-1)}` }]);
+    await rows(page).toEqual([{ name: name(bob), online: false, unread: 0, mentions: 0, preview: `${name(bob)}: ${sent.at(-1)}` }]);
     // On the wire: the feed was subscribed again from a seq the first
     // subscription had delivered (not from where it started), and the
     // server replayed everything after it. (The socket may still have
@@ -309,6 +355,14 @@ describe.runIf(enabled)('web chat', () => {
   it('signs the page out, saying why, when the server ends the session', async () => {
     const [alice] = await newUsers(server, 'alice');
     const { page } = await signedIn(alice);
+    // Revoked once the page is idle, its socket up (alice online) and no
+    // request in flight: the socket's close is then how the page learns.
+    await expect
+      .poll(async () => ok(await server.gql('query($u: String!) { user(username: $u) { online } }', { u: name(alice) }, alice.token), 'user').online, {
+        timeout: PAGE_WAIT_MS,
+      })
+      .toBe(true);
+    await page.waitForLoadState('networkidle');
     const sessions = ok(await server.gql('{ sessions { id current } }', {}, alice.token), 'sessions');
     const browserSession = sessions.find((session: { current: boolean }) => !session.current);
     ok(await server.gql('mutation($id: ID!) { revokeSession(id: $id) }', { id: browserSession.id }, alice.token), 'revokeSession');

@@ -18,7 +18,7 @@ export type InboxEvent =
   | { type: 'presence'; userId: string; online: boolean }
   | { type: 'error'; error: ApiError };
 
-/** The signed-in person's chats with unread counts, last messages and who is online, kept current live. */
+/** The signed-in person's chats with unread and mention counts, last messages and who is online, kept current live. */
 export interface Inbox {
   /** Replaced (never changed in place) on every change. */
   readonly state: InboxState;
@@ -69,7 +69,12 @@ export function openInbox(api: Api): Inbox {
       next: ({ messageAdded: { chat: where, ...message } }) => {
         const chat = state.chats.find((candidate) => candidate.id === where.id);
         if (!chat) return void reload(); // a chat this list has not seen: someone started it with us
-        const updated = { ...chat, lastMessage: { ...message, chat: { id: chat.id } }, unreadCount: where.unreadCount };
+        const updated = {
+          ...chat,
+          lastMessage: { ...message, chat: { id: chat.id } },
+          unreadCount: where.unreadCount,
+          unreadMentionCount: where.unreadMentionCount,
+        };
         emit(toTop(updated), { type: 'message', chat: updated, message: updated.lastMessage });
       },
       error: failed,
@@ -131,7 +136,11 @@ export function openInbox(api: Api): Inbox {
     },
     async markRead(chatId) {
       const { markChatRead } = await api.request(MarkChatRead, { chatId });
-      const chats = update(chatId, (chat) => ({ ...chat, unreadCount: markChatRead.unreadCount }));
+      const chats = update(chatId, (chat) => ({
+        ...chat,
+        unreadCount: markChatRead.unreadCount,
+        unreadMentionCount: markChatRead.unreadMentionCount,
+      }));
       const chat = chats.find((candidate) => candidate.id === chatId);
       if (chat) emit(chats, { type: 'chat', chat });
     },

@@ -12,6 +12,10 @@ export const MessageFields = graphql(/* GraphQL */ `
     isEdited
     author { id username }
     chat { id }
+    replyTo { id seq text author { id username } }
+    replyCount
+    reactions { emoji count reactedByMe }
+    mentionsMe
   }
 `);
 
@@ -22,6 +26,7 @@ export const ChatSummary = graphql(/* GraphQL */ `
     name
     myRole
     unreadCount
+    unreadMentionCount
     lastMessage { ...MessageFields }
     members { user { id username online lastSeenAt } }
   }
@@ -62,7 +67,7 @@ export const CreateGroupChat = graphql(/* GraphQL */ `
 `);
 
 export const MarkChatRead = graphql(/* GraphQL */ `
-  mutation MarkChatRead($chatId: ID!) { markChatRead(chatId: $chatId) { id unreadCount } }
+  mutation MarkChatRead($chatId: ID!) { markChatRead(chatId: $chatId) { id unreadCount unreadMentionCount } }
 `);
 
 export const History = graphql(/* GraphQL */ `
@@ -82,6 +87,14 @@ export const EditMessage = graphql(/* GraphQL */ `
   mutation EditMessage($input: EditMessageInput!) { editMessage(input: $input) { ...MessageFields } }
 `);
 
+export const AddReaction = graphql(/* GraphQL */ `
+  mutation AddReaction($messageId: ID!, $emoji: String!) { addReaction(messageId: $messageId, emoji: $emoji) { ...MessageFields } }
+`);
+
+export const RemoveReaction = graphql(/* GraphQL */ `
+  mutation RemoveReaction($messageId: ID!, $emoji: String!) { removeReaction(messageId: $messageId, emoji: $emoji) { ...MessageFields } }
+`);
+
 export const DeleteMessage = graphql(/* GraphQL */ `
   mutation DeleteMessage($id: ID!) { deleteMessage(id: $id) { id chatId seq } }
 `);
@@ -90,10 +103,10 @@ export const SetTyping = graphql(/* GraphQL */ `
   mutation SetTyping($chatId: ID!, $typing: Boolean!) { setTyping(chatId: $chatId, typing: $typing) }
 `);
 
-/** Every chat's new messages, with the caller's unread count of that chat after it. */
+/** Every chat's new messages, with the caller's unread counts of that chat after it. */
 export const InboxMessages = graphql(/* GraphQL */ `
   subscription InboxMessages {
-    messageAdded { ...MessageFields chat { id unreadCount } }
+    messageAdded { ...MessageFields chat { id unreadCount unreadMentionCount } }
   }
 `);
 
@@ -105,6 +118,11 @@ export const RoomMessages = graphql(/* GraphQL */ `
   subscription RoomMessages($chatId: ID!, $afterSeq: Int!) {
     messageAdded(chatId: $chatId, afterSeq: $afterSeq) { ...MessageFields }
   }
+`);
+
+/** Every change to the messages of one chat (edits, reactions, pins, replies), as whole messages. */
+export const MessageUpdates = graphql(/* GraphQL */ `
+  subscription MessageUpdates($chatId: ID!) { messageUpdated(chatId: $chatId) { ...MessageFields } }
 `);
 
 /** Edits in one chat, or in all of the caller's chats without chatId. */

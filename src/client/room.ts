@@ -1,6 +1,18 @@
 import type { Api, ApiError } from './api.ts';
 import type { MessageFieldsFragment } from './generated/graphql.ts';
-import { DeleteMessage, EditMessage, History, MessageDeletions, MessageEdits, RoomMessages, RoomTyping, SendMessage, SetTyping } from './operations.ts';
+import {
+  AddReaction,
+  DeleteMessage,
+  EditMessage,
+  History,
+  MessageDeletions,
+  MessageUpdates,
+  RemoveReaction,
+  RoomMessages,
+  RoomTyping,
+  SendMessage,
+  SetTyping,
+} from './operations.ts';
 
 export type Message = MessageFieldsFragment;
 
@@ -20,7 +32,8 @@ export type RoomEvent =
   | { type: 'loadingOlder' }
   | { type: 'older'; messages: readonly Message[] }
   | { type: 'added'; message: Message }
-  | { type: 'edited'; message: Message }
+  /** A held message changed: its text, reactions or replies (`previous` is how it was). */
+  | { type: 'updated'; message: Message; previous: Message }
   | { type: 'deleted'; id: string; seq: number }
   | { type: 'typing'; username: string; typing: boolean }
   | { type: 'error'; error: ApiError };
@@ -33,8 +46,11 @@ export interface Room {
   subscribe(listener: (event: RoomEvent) => void): () => void;
   /** Loads the page before the oldest message held; resolves with how many arrived. */
   loadOlder(): Promise<number>;
-  send(text: string): Promise<Message>;
+  /** Sends `text`, as a reply to the message `replyToId` when given. */
+  send(text: string, options?: { replyToId?: string | null }): Promise<Message>;
   edit(id: string, text: string): Promise<Message>;
+  /** Adds the person's reaction with `emoji` to a held message, or takes it back when they have given it. */
+  react(id: string, emoji: string): Promise<Message>;
   remove(id: string): Promise<void>;
   /** Tells the others; repeated starts are sent at most every few seconds. */
   setTyping(typing: boolean): void;
@@ -43,6 +59,10 @@ export interface Room {
 
 /** The server forgets a start after TYPING_TIMEOUT_SECONDS (5 s by default): repeat a bit sooner. */
 const TYPING_REPEAT_MS = 3_000;
+
+/** Whether two copies of a message show the same (what an update can change). */
+const showsSame = (a: Message, b: Message) =>
+  a.text === b.text && a.isEdited === b.isEdited && a.replyCount === b.replyCount && JSON.stringify(a.reactions) === JSON.stringify(b.reactions);
 
 /** `current` with `incoming` added, oldest first, keeping the first copy of each seq. */
 function mergeBySeq(current: readonly Message[], incoming: readonly Message[]): readonly Message[] {
@@ -55,8 +75,9 @@ function mergeBySeq(current: readonly Message[], incoming: readonly Message[]): 
  * Opens a chat: the newest `pageSize` messages, then everything after them
  * live. New messages are followed with `messageAdded(chatId, afterSeq)`,
  * re-subscribed after every reconnect from the newest seq that arrived, so
- * a dropped network leaves no gap and no duplicate. Edits and deletions
- * are followed from before the first page is read, so none falls between.
+ * a dropped network leaves no gap and no duplicate. Updates (edits,
+ * reactions, replies) and deletions are followed from before the first page
+ * is read, so none falls between.
  */
 export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room {
   const listeners = new Set<(event: RoomEvent) => void>();
@@ -65,7 +86,7 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
   // Only what the live feed (and the first page) delivered moves this: a
   // message of ours answered by sendMessage may overtake others' in flight.
   let lastSeq = 0;
-  const edits = new Map<string, Message>();
+  const updates = new Map<string, Message>();
   const deleted = new Set<string>();
   let typingSentAt = 0;
   let closed = false;
@@ -75,9 +96,9 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
     for (const listener of [...listeners]) listener(event);
   };
   const failed = (error: ApiError) => emit({}, { type: 'error', error });
-  /** Incoming messages as they are now: later edits applied, deleted ones left out. */
+  /** Incoming messages as they are now: later updates applied, deleted ones left out. */
   const current = (messages: readonly Message[]) =>
-    messages.filter((message) => !deleted.has(message.id)).map((message) => edits.get(message.id) ?? message);
+    messages.filter((message) => !deleted.has(message.id)).map((message) => updates.get(message.id) ?? message);
 
   // One at a time, so a stop is never overtaken by the start typed after it.
   let typingSent: Promise<unknown> = Promise.resolve();
@@ -87,12 +108,12 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
     typingSentAt = typing ? now : 0;
     typingSent = typingSent.then(() => api.request(SetTyping, { chatId, typing })).catch(failed);
   };
-  const applyEdit = (message: Message) => {
-    edits.set(message.id, message);
+  const applyUpdate = (message: Message) => {
+    updates.set(message.id, message);
     const held = state.messages.find((candidate) => candidate.id === message.id);
-    // Our own edit is applied from its answer; its live echo then changes nothing.
-    if (!held || (held.text === message.text && held.isEdited === message.isEdited)) return;
-    emit({ messages: state.messages.map((candidate) => (candidate === held ? message : candidate)) }, { type: 'edited', message });
+    // Our own change is applied from its answer; its live echo then changes nothing.
+    if (!held || showsSame(held, message)) return;
+    emit({ messages: state.messages.map((candidate) => (candidate === held ? message : candidate)) }, { type: 'updated', message, previous: held });
   };
   const applyDeletion = (id: string, seq: number) => {
     deleted.add(id);
@@ -101,8 +122,8 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
   };
 
   const stops = [
-    api.live(MessageEdits, () => ({ chatId }), {
-      next: ({ messageEdited }) => applyEdit(messageEdited),
+    api.live(MessageUpdates, () => ({ chatId }), {
+      next: ({ messageUpdated }) => applyUpdate(messageUpdated),
       error: failed,
     }),
     api.live(MessageDeletions, () => ({ chatId }), {
@@ -179,8 +200,8 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
         return 0;
       }
     },
-    async send(text) {
-      const { sendMessage: message } = await api.request(SendMessage, { input: { chatId, text } });
+    async send(text, { replyToId = null } = {}) {
+      const { sendMessage: message } = await api.request(SendMessage, { input: { chatId, text, replyToId } });
       setTyping(false);
       const messages = mergeBySeq(state.messages, [message]);
       if (messages !== state.messages) emit({ messages }, { type: 'added', message });
@@ -188,7 +209,16 @@ export function openRoom(api: Api, chatId: string, { pageSize = 30 } = {}): Room
     },
     async edit(id, text) {
       const { editMessage: message } = await api.request(EditMessage, { input: { id, text } });
-      applyEdit(message);
+      applyUpdate(message);
+      return message;
+    },
+    async react(id, emoji) {
+      const held = state.messages.find((message) => message.id === id);
+      const given = held?.reactions.some((group) => group.emoji === emoji && group.reactedByMe);
+      const message = given
+        ? (await api.request(RemoveReaction, { messageId: id, emoji })).removeReaction
+        : (await api.request(AddReaction, { messageId: id, emoji })).addReaction;
+      applyUpdate(message);
       return message;
     },
     async remove(id) {

@@ -5,20 +5,24 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ChatRole } from '../generated/prisma/client.ts';
-import { sqliteConnection, type Db } from './client.ts';
+import { placeholders, sqliteConnection, type Db } from './client.ts';
 
 export interface ChatMembers {
-  /** Chat.membersVersion when the list was read (see the members_version migration). */
+  /** Chat.membersVersion when the list was read (see the members_version and rich_messaging migrations). */
   version: number;
-  members: { userId: string; role: ChatRole }[];
+  /** `blocksPeer`: in a direct chat, the member blocks the other one. */
+  members: { userId: string; role: ChatRole; blocksPeer: boolean }[];
 }
 
-type MemberRow = { version: number; userId: string | null; role: ChatRole | null };
+type MemberRow = { version: number; userId: string | null; role: ChatRole | null; blocksPeer: number | boolean };
 
 const VERSION_SQL = `SELECT "membersVersion" AS "version" FROM "Chat" WHERE "id" = ?`;
 // Version and members in one statement, so the list is never older than its version.
 const MEMBERS_SQL = `
-  SELECT c."membersVersion" AS "version", m."userId", m."role"
+  SELECT c."membersVersion" AS "version", m."userId", m."role",
+         c."kind" = 'DIRECT' AND EXISTS (
+           SELECT 1 FROM "Block" b JOIN "ChatMember" o ON o."chatId" = c."id" AND o."userId" = b."blockedId"
+           WHERE b."blockerId" = m."userId") AS "blocksPeer"
   FROM "Chat" c LEFT JOIN "ChatMember" m ON m."chatId" = c."id"
   WHERE c."id" = ?`;
 
@@ -43,8 +47,6 @@ function statements(database: BetterSqlite3.Database) {
   return both;
 }
 
-const postgres = (sql: string) => sql.replace('?', '$1');
-
 /** The chat's membersVersion; null when the chat does not exist. */
 export async function readMembersVersion(db: Db, chatId: string): Promise<number | null> {
   const sqlite = sqliteConnection(db);
@@ -53,7 +55,7 @@ export async function readMembersVersion(db: Db, chatId: string): Promise<number
     sqlite.onStatement();
     return row?.version ?? null;
   }
-  const rows = await db.$queryRawUnsafe<{ version: number }[]>(postgres(VERSION_SQL), chatId);
+  const rows = await db.$queryRawUnsafe<{ version: number }[]>(placeholders(db, VERSION_SQL), chatId);
   return rows[0]?.version ?? null;
 }
 
@@ -65,10 +67,12 @@ export async function readMembers(db: Db, chatId: string): Promise<ChatMembers |
     rows = statements(sqlite.database()).members.all(chatId);
     sqlite.onStatement();
   } else {
-    rows = await db.$queryRawUnsafe(postgres(MEMBERS_SQL), chatId);
+    rows = await db.$queryRawUnsafe(placeholders(db, MEMBERS_SQL), chatId);
   }
   if (rows.length === 0) return null;
   // A chat without members still has its row: the LEFT JOIN gives one row of nulls.
-  const members = rows.flatMap((row) => (row.userId === null || row.role === null ? [] : [{ userId: row.userId, role: row.role }]));
+  const members = rows.flatMap((row) =>
+    row.userId === null || row.role === null ? [] : [{ userId: row.userId, role: row.role, blocksPeer: Boolean(row.blocksPeer) }],
+  );
   return { version: rows[0]!.version, members };
 }

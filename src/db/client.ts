@@ -34,6 +34,13 @@ export function databaseProvider(db: Db): Provider {
   return provider;
 }
 
+/** `sql` written with `?` placeholders, numbered as `db`'s provider wants them ($1, $2, … on Postgres). */
+export function placeholders(db: Db, sql: string): string {
+  if (databaseProvider(db) !== 'postgresql') return sql;
+  let next = 0;
+  return sql.replace(/\?/g, () => `$${(next += 1)}`);
+}
+
 /**
  * Opens the database named by `url`: a `file:` URL (or path) is SQLite,
  * `postgres://` and `postgresql://` URLs are Postgres, with a pool of at most

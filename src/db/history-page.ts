@@ -10,7 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ChatRole, Message, User } from '../generated/prisma/client.ts';
 import type { Page } from '../domain/paging.ts';
 import type { SqliteConnection } from './client.ts';
-import { optionalDateOf, sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
+import { messagesWithAuthors, messageWithAuthorColumns, sqliteTime, type MessageWithAuthorRow } from './sqlite-rows.ts';
 
 export interface PageQuery {
   chatId: string;
@@ -23,13 +23,12 @@ export interface PageQuery {
   now: Date;
 }
 
-type Row = SqliteRow<Message> & { [K in keyof User as `author_${K}`]: SqliteRow<User>[K] } & { viewerRole: ChatRole };
+type Row = MessageWithAuthorRow & { viewerRole: ChatRole };
 
 // The same visibility rule as visibleMessages (src/domain/messages.ts): not
 // past the message's expiry, not older than the global retention.
 const pageSql = (direction: 'forward' | 'backward') => `
-  SELECT m."id", m."chatId", m."authorId", m."text", m."seq", m."clientId", m."createdAt", m."editedAt", m."expiresAt",
-         ${userColumns('u', 'author_')}, viewer."role" AS "viewerRole"
+  SELECT ${messageWithAuthorColumns('m', 'u')}, viewer."role" AS "viewerRole"
   FROM "Message" m
   JOIN "User" u ON u."id" = m."authorId"
   JOIN "ChatMember" viewer ON viewer."chatId" = m."chatId" AND viewer."userId" = @userId
@@ -70,35 +69,6 @@ export function readPageSqlite(sqlite: SqliteConnection, query: PageQuery): { ro
     limit: page.size + 1,
   });
   sqlite.onStatement();
-  // A page usually has few authors: each is built once and shared by its messages.
-  const authors = new Map<string, User>();
-  const authorOf = (row: Row) => {
-    let author = authors.get(row.authorId);
-    if (!author) {
-      author = userOf({
-        id: row.author_id,
-        username: row.author_username,
-        usernameKey: row.author_usernameKey,
-        email: row.author_email,
-        passwordHash: row.author_passwordHash,
-        createdAt: row.author_createdAt,
-        lastSeenAt: row.author_lastSeenAt,
-      });
-      authors.set(row.authorId, author);
-    }
-    return author;
-  };
-  const messages = rows.map((row) => ({
-    id: row.id,
-    chatId: row.chatId,
-    authorId: row.authorId,
-    text: row.text,
-    seq: row.seq,
-    clientId: row.clientId,
-    createdAt: new Date(row.createdAt),
-    editedAt: optionalDateOf(row.editedAt),
-    expiresAt: optionalDateOf(row.expiresAt),
-    author: authorOf(row),
-  }));
+  const messages = messagesWithAuthors(rows);
   return { rows: messages, role: rows[0]?.viewerRole ?? null };
 }

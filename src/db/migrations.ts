@@ -32,6 +32,7 @@ import {
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+import { EXTERNAL_TABLES } from './external-tables.ts';
 
 /** The databases the server supports; also the `provider` written in migration_lock.toml. */
 export type Provider = 'sqlite' | 'postgresql';
@@ -42,7 +43,7 @@ export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
 /** The copy of the datamodel kept next to each Postgres migration.sql. */
 const datamodelCopy = 'schema.prisma';
-const filters = { externalTables: [], externalEnums: [] };
+const filters = { externalTables: EXTERNAL_TABLES, externalEnums: [] };
 
 /**
  * The provider a database URL is for: `postgres://` and `postgresql://` URLs

@@ -3,8 +3,11 @@ import { readMembers, readMembersVersion } from '../db/chat-members.ts';
 import type { Db } from '../db/client.ts';
 import type { Role } from './access.ts';
 
-/** The members of a chat and their roles; empty for a chat that does not exist. */
-export type Members = ReadonlyMap<string, Exclude<Role, null>>;
+/**
+ * The members of a chat and their roles (empty for a chat that does not
+ * exist), and for a direct chat those of them who block the other one.
+ */
+export type Members = ReadonlyMap<string, Exclude<Role, null>> & { readonly blockers: ReadonlySet<string> };
 
 export interface Audience {
   /**
@@ -16,12 +19,13 @@ export interface Audience {
   members(chatId: string): Promise<Members>;
 }
 
-const NOBODY: Members = new Map();
+const NOBODY: Members = Object.assign(new Map(), { blockers: new Set<string>() });
 
 /**
  * Member lists kept per chat with the chat's membersVersion, which database
- * triggers raise whenever a member row comes or goes: each call reads the
- * version (one primary-key read) and reads the list again only when it moved.
+ * triggers raise whenever a member row comes or goes (or a block between a
+ * direct chat's members): each call reads the version (one primary-key read)
+ * and reads the list again only when it moved.
  */
 export function createAudience(db: Db, chats = 10_000): Audience {
   const lists = new LRUCache<string, { version: number; members: Members }>({ max: chats });
@@ -36,7 +40,9 @@ export function createAudience(db: Db, chats = 10_000): Audience {
         return NOBODY;
       }
       // The list is at least as new as its version; a later change moves the version again.
-      const members: Members = new Map(read.members.map((member) => [member.userId, member.role]));
+      const members: Members = Object.assign(new Map(read.members.map((member) => [member.userId, member.role])), {
+        blockers: new Set(read.members.filter((member) => member.blocksPeer).map((member) => member.userId)),
+      });
       lists.set(chatId, { version: read.version, members });
       return members;
     },

@@ -5,6 +5,7 @@ import { AppError, badInput, isUniqueViolation, isVisible, notFound, parseInput 
 import type { ChatMember } from '../generated/prisma/client.ts';
 import { may } from './access.ts';
 import { usernameKey } from './accounts.ts';
+import { blockedError, blocks } from './blocks.ts';
 
 /** A message TTL longer than a year is almost certainly a unit mistake. */
 export const MAX_MESSAGE_TTL_SECONDS = 365 * 24 * 3600;
@@ -62,13 +63,15 @@ async function userIdOf(db: Db, username: string): Promise<string> {
 const directKeyOf = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
 /**
- * The direct chat between the caller and `username`, opened if there is none.
- * Concurrent calls (from either side) end up with the same chat: the unique
- * directKey lets exactly one insert win and the others read it back.
+ * The direct chat between the caller and `username`, opened if there is none;
+ * FORBIDDEN when `username` blocks the caller. Concurrent calls (from either
+ * side) end up with the same chat: the unique directKey lets exactly one
+ * insert win and the others read it back.
  */
 export async function openDirectChat(db: Db, bus: EventBus, userId: string, username: string) {
   const otherId = await userIdOf(db, username);
   if (otherId === userId) throw badInput('A direct chat needs another user.', 'username');
+  if (await blocks(db, otherId, userId)) throw blockedError();
   const directKey = directKeyOf(userId, otherId);
   const existing = await db.chat.findUnique({ where: { directKey } });
   if (existing) return existing;

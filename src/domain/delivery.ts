@@ -2,7 +2,10 @@ import type { EventBus, Events } from '../events.ts';
 import { may } from './access.ts';
 import type { Audience, Members } from './audience.ts';
 
-export type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'chat:typing';
+export type ChatTopic = 'message:added' | 'message:edited' | 'message:deleted' | 'message:updated' | 'chat:typing';
+
+/** Who caused a chat event (null: the system, e.g. the retention sweeper). */
+const actorOf = (event: Events[ChatTopic]) => ('actorId' in event ? event.actorId : event.userId);
 
 /** One live subscriber to a chat topic on this instance. */
 export interface ChatSubscriber<E> {
@@ -50,10 +53,12 @@ const remove = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
  * instance: one listener per topic, and per event one question to the
  * database, "who are the chat's members now" (./audience.ts). Only members
  * (may.takePart) get the event; a one-chat subscriber who is no longer one is
- * told it is lost. Nothing here trusts an earlier picture of who is in which
- * chat, so an event that was never sent or that Redis lost (a removal, a
- * deleted user) cannot leave anyone receiving what they may no longer see.
- * Membership events only end one-chat subscriptions sooner.
+ * told it is lost. In a direct chat, blocks between the two members are
+ * part of the same answer (may.hearInDirectChat). Nothing here trusts an
+ * earlier picture of who is in which chat, so an event that was never sent or
+ * that Redis lost (a removal, a deleted user, a block) cannot leave anyone
+ * receiving what they may no longer see. Membership events only end one-chat
+ * subscriptions sooner.
  */
 export function createDelivery({
   bus,
@@ -69,16 +74,23 @@ export function createDelivery({
   let offMembership: (() => void) | null = null;
   let oneChatSubscribers = 0;
 
-  const deliver = (router: Router, event: Events[ChatTopic], members: Members) => {
+  const deliver = (topic: ChatTopic, router: Router, event: Events[ChatTopic], members: Members) => {
+    const actorId = actorOf(event);
+    // Only a direct chat has blockers; the two members are each other's peer.
+    const hears = (viewerId: string) =>
+      members.blockers.size === 0 ||
+      actorId === null ||
+      actorId === viewerId ||
+      may.hearInDirectChat(topic === 'chat:typing', members.blockers.has(viewerId), members.blockers.has(actorId));
     for (const subscriber of router.byChat.get(event.chatId) ?? []) {
       if (!may.takePart(members.get(subscriber.viewerId) ?? null)) subscriber.onLost();
-      else if (subscriber.accept(event)) subscriber.onEvent(event);
+      else if (hears(subscriber.viewerId) && subscriber.accept(event)) subscriber.onEvent(event);
     }
     if (router.byViewer.size === 0) return;
     // Whichever is smaller: the chat's members, or the viewers following all their chats here.
     const viewers = members.size < router.byViewer.size ? members.keys() : router.byViewer.keys();
     for (const viewerId of viewers) {
-      if (!may.takePart(members.get(viewerId) ?? null)) continue;
+      if (!may.takePart(members.get(viewerId) ?? null) || !hears(viewerId)) continue;
       for (const subscriber of router.byViewer.get(viewerId) ?? []) if (subscriber.accept(event)) subscriber.onEvent(event);
     }
   };
@@ -91,7 +103,7 @@ export function createDelivery({
       if (created.byViewer.size === 0 && !created.byChat.has(event.chatId)) return;
       const reading = audience.members(event.chatId);
       created.queue = created.queue.then(
-        () => reading.then((members) => deliver(created, event, members)),
+        () => reading.then((members) => deliver(topic, created, event, members)),
       ).catch(onError);
     });
     routers.set(topic, created);

@@ -1,9 +1,10 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.ts';
-import type { EventBus, Events, MessageRef } from '../events.ts';
+import type { EventBus, Events, MessageChange, MessageRef } from '../events.ts';
 import type { Message } from '../generated/prisma/client.ts';
 import { may } from './access.ts';
 import type { Audience } from './audience.ts';
+import { blocks } from './blocks.ts';
 import type { ChatTopic, Delivery } from './delivery.ts';
 import { includesAtMostAuthor, visibleMessages, type MessageQuery, type Retention } from './messages.ts';
 
@@ -109,17 +110,22 @@ export function chatEvents<T extends ChatTopic, U = Events[T]>(
   return Object.assign(events, { [CHAT_FEED]: feed as ChatFeed });
 }
 
-/** A message feed of one chat or all the user's chats: added or edited messages, as rows. */
-export function messageEvents(deps: FeedDeps, topic: 'message:added' | 'message:edited', userId: string, chatId: string | null) {
+/** A message feed of one chat or all the user's chats: added, edited or otherwise updated messages, as rows. */
+export function messageEvents(
+  deps: FeedDeps,
+  topic: 'message:added' | 'message:edited' | 'message:updated',
+  userId: string,
+  chatId: string | null,
+) {
   return chatEvents(deps, topic, userId, chatId, { load: (ref) => loadOnce(deps, ref) });
 }
 
 // Every local subscriber of an event receives the same payload object, so the
 // message behind it is read once per event, not once per subscriber. With
 // its author, which is what subscribers usually select beyond the scalars.
-const loaded = new WeakMap<MessageRef, Promise<Message | null>>();
+const loaded = new WeakMap<MessageChange, Promise<Message | null>>();
 
-function loadOnce({ db, retention }: FeedDeps, ref: MessageRef): Promise<Message | null> {
+function loadOnce({ db, retention }: FeedDeps, ref: MessageChange): Promise<Message | null> {
   let message = loaded.get(ref);
   if (!message) {
     message = db.message.findFirst({ where: { id: ref.messageId, ...visibleMessages(retention) }, include: { author: true } });
@@ -213,7 +219,8 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
 
 /**
  * Online/offline transitions of `userIds`, or (when null) of everyone who
- * shares a chat with `userId`, in the order they happened.
+ * shares a chat with `userId`, in the order they happened; never of someone
+ * who blocks `userId` (may.seePresence, read from the database per event).
  */
 export function presenceEvents({ db, bus }: FeedDeps, userId: string, userIds: string[] | null) {
   return new Repeater<Events['user:presence']>(async (push, stop) => {
@@ -222,11 +229,18 @@ export function presenceEvents({ db, bus }: FeedDeps, userId: string, userIds: s
     const sharesChat = async (otherId: string) =>
       otherId !== userId &&
       (await db.chatMember.count({ where: { userId: otherId, chat: { members: { some: { userId } } } } })) > 0;
+    const hears = async (otherId: string) => {
+      const [shared, blocked] = await Promise.all([watched !== null || sharesChat(otherId), blocks(db, otherId, userId)]);
+      return shared && may.seePresence(blocked);
+    };
     const off = bus.on('user:presence', (change) => {
       if (watched && !watched.has(change.userId)) return;
+      // Decided as of the event (the reads start now), delivered in order.
+      const hearing = hears(change.userId);
+      hearing.catch(() => undefined);
       queue = queue
         .then(async () => {
-          if (watched || (await sharesChat(change.userId))) await push(change);
+          if (await hearing) await push(change);
         })
         // A failed lookup drops that one event, not the rest of the feed.
         .catch(() => undefined);

@@ -3,12 +3,15 @@ import { appendMessage } from '../db/append-message.ts';
 import { sqliteConnection, type Db } from '../db/client.ts';
 import { readPageSqlite } from '../db/history-page.ts';
 import type { MessageRef, EventBus } from '../events.ts';
-import { AppError, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
+import { AppError, isForeignKeyViolation, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
 import type { Message, Prisma } from '../generated/prisma/client.ts';
 import { may, type Role } from './access.ts';
-import type { RateLimits } from './rate-limits.ts';
+import { requireWriter } from './blocks.ts';
 import { openDirectChat, requireMember, requireMembershipWithChat } from './chats.ts';
+import { mentionedKeys } from './mentions.ts';
 import type { Page } from './paging.ts';
+import type { RateLimits } from './rate-limits.ts';
+import { searchText } from './search-text.ts';
 
 export const MAX_TEXT_LENGTH = 4000;
 
@@ -25,6 +28,7 @@ const sendSchema = z
     toUsername: z.string().nullish(),
     text: textSchema,
     clientId: z.string().min(1).max(64, 'must be at most 64 characters').nullish(),
+    replyToId: z.string().nullish(),
   })
   .refine((input) => (input.chatId == null) !== (input.toUsername == null), {
     message: 'give exactly one of chatId and toUsername',
@@ -51,12 +55,17 @@ export function visibleMessages(retention: Retention, now = new Date()): Prisma.
 }
 
 /** The global retention's limit at `now`: older messages are not served (null: no limit). */
-function retainedSince(retention: Retention, now: Date): Date | null {
+export function retainedSince(retention: Retention, now: Date): Date | null {
   const seconds = retention.messageRetentionSeconds;
   return seconds === null ? null : new Date(now.getTime() - seconds * 1000);
 }
 
-const refOf = (message: Message): MessageRef => ({ chatId: message.chatId, messageId: message.id, seq: message.seq });
+const refOf = (message: Message, actorId: string | null): MessageRef => ({
+  chatId: message.chatId,
+  messageId: message.id,
+  seq: message.seq,
+  actorId,
+});
 
 /**
  * Whether `message` may be served at `now`: the same rule as
@@ -71,49 +80,76 @@ export function isServable(retention: Retention, message: Pick<Message, 'expires
  * A message the caller may act on (in a chat they take part in, not
  * expired), with their membership and the chat. NOT_FOUND otherwise.
  */
-async function requireVisibleMessage(db: Db, retention: Retention, userId: string, messageId: string) {
+export async function requireVisibleMessage(db: Db, retention: Retention, userId: string, messageId: string) {
   const message = await db.message.findFirst({ where: { id: messageId, ...visibleMessages(retention) } });
   if (!message) throw notFound('Message');
   return { message, membership: await requireMembershipWithChat(db, message.chatId, userId, 'Message') };
 }
 
 /** The earlier send with this clientId, if it is a retry of the same message; CONFLICT if it is not. */
-async function earlierSend(db: Db, authorId: string, clientId: string, chatId: string, text: string) {
+async function earlierSend(db: Db, authorId: string, clientId: string, retry: { chatId: string; text: string; replyToId: string | null }) {
   const earlier = await db.message.findUnique({ where: { authorId_clientId: { authorId, clientId } } });
-  if (earlier && (earlier.chatId !== chatId || earlier.text !== text)) {
+  if (earlier && (earlier.chatId !== retry.chatId || earlier.text !== retry.text || earlier.replyToId !== retry.replyToId)) {
     throw new AppError('CONFLICT', 'This clientId was already used for a different message.', { field: 'clientId' });
   }
   return earlier;
 }
 
+/** Why appendMessage refused a send, as the error the sender gets (read only when it did). */
+async function refusal(db: Db, authorId: string, chatId: string, replyToId: string | null): Promise<AppError> {
+  const membership = await requireMembershipWithChat(db, chatId, authorId);
+  await requireWriter(db, membership);
+  // The member may write, so the replied-to message is what is missing (or
+  // the membership changed since the send: then the chat is, as it was).
+  return notFound(replyToId ? 'Message' : 'Chat');
+}
+
 /**
  * Stores a message with the chat's next seq (gap-free and unique per chat,
- * see appendMessage). A retried clientId returns the first message. Every
- * valid send counts against the author's rate limit.
+ * see appendMessage), with the members it mentions. A retried clientId
+ * returns the first message. A reply is announced as an update of the
+ * message it replies to (its replyCount) as well. Every valid send counts
+ * against the author's rate limit.
  */
-export async function sendMessage(db: Db, bus: EventBus, limits: RateLimits, authorId: string, raw: SendInput) {
+export async function sendMessage(db: Db, bus: EventBus, limits: RateLimits, retention: Retention, authorId: string, raw: SendInput) {
   const input = parseInput(sendSchema, raw);
   await limits.take('sendsPerUser', authorId);
   const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
   const clientId = input.clientId ?? null;
-  const result = await appendMessage(db, { chatId, authorId, text: input.text, clientId, now: new Date() });
+  const replyToId = input.replyToId ?? null;
+  const now = new Date();
+  const result = await appendMessage(db, {
+    chatId,
+    authorId,
+    text: input.text,
+    clientId,
+    replyToId,
+    searchText: searchText(input.text),
+    mentionKeys: mentionedKeys(input.text),
+    now,
+    createdAfter: retainedSince(retention, now),
+  });
   switch (result.kind) {
-    case 'notMember':
-      throw notFound('Chat');
+    case 'rejected':
+      throw await refusal(db, authorId, chatId, replyToId);
     case 'clientIdTaken': {
       // The clientId was used before (a retry, perhaps concurrent): answer with that message.
-      const earlier = await earlierSend(db, authorId, clientId!, chatId, input.text);
+      const earlier = await earlierSend(db, authorId, clientId!, { chatId, text: input.text, replyToId });
       // Not found: the earlier message was deleted between the clash and this read.
       if (!earlier) throw new AppError('CONFLICT', 'This clientId was already used.', { field: 'clientId' });
       return earlier;
     }
     case 'appended':
-      bus.publish('message:added', refOf(result.message));
+      bus.publish('message:added', refOf(result.message, authorId));
+      if (replyToId) bus.publish('message:updated', { chatId, messageId: replyToId, actorId: authorId });
       return result.message;
   }
 }
 
-/** The author changes a message's text; the edited row comes back with the relations `query` selects. */
+/**
+ * The author changes a message's text, and with it the members it mentions;
+ * the edited row comes back with the relations `query` selects.
+ */
 export async function editMessage(
   db: Db,
   bus: EventBus,
@@ -124,14 +160,24 @@ export async function editMessage(
 ) {
   const { message, membership } = await requireVisibleMessage(db, retention, userId, input.id);
   if (!may.editMessage(userId, message, membership.role)) throw new AppError('FORBIDDEN', 'Only the author can edit a message.');
+  await requireWriter(db, membership);
   const text = parseInput(z.object({ text: textSchema }), { text: input.text }).text;
-  const edited = (await db.message
-    .update({ ...query, where: { id: message.id }, data: { text, editedAt: new Date() } })
+  const keys = mentionedKeys(text);
+  const edited = (await db
+    .$transaction(async (tx) => {
+      await tx.mention.deleteMany({ where: { messageId: message.id } });
+      const mentioned = keys.length
+        ? await tx.chatMember.findMany({ where: { chatId: message.chatId, user: { usernameKey: { in: keys } } }, select: { userId: true } })
+        : [];
+      if (mentioned.length) await tx.mention.createMany({ data: mentioned.map(({ userId: id }) => ({ messageId: message.id, userId: id })) });
+      return tx.message.update({ ...query, where: { id: message.id }, data: { text, searchText: searchText(text), editedAt: new Date() } });
+    })
     .catch((error: unknown) => {
       // Deleted (by its author elsewhere, an owner or the sweeper) since it was read.
-      throw isRecordGone(error) ? notFound('Message') : error;
+      throw isRecordGone(error) || isForeignKeyViolation(error) ? notFound('Message') : error;
     })) as Message;
-  bus.publish('message:edited', refOf(edited));
+  bus.publish('message:edited', refOf(edited, userId));
+  bus.publish('message:updated', { chatId: edited.chatId, messageId: edited.id, actorId: userId });
   return edited;
 }
 
@@ -144,9 +190,18 @@ export async function deleteMessage(db: Db, bus: EventBus, retention: Retention,
   const { count } = await db.message.deleteMany({ where: { id: message.id } });
   // A concurrent delete (or the sweeper) took it first, and announced it.
   if (count === 0) throw notFound('Message');
-  const ref = refOf(message);
+  const ref = refOf(message, userId);
   bus.publish('message:deleted', ref);
+  // The message it replied to has one reply fewer.
+  if (message.replyToId) bus.publish('message:updated', { chatId: message.chatId, messageId: message.replyToId, actorId: userId });
   return ref;
+}
+
+/** The message as `query` selects it, read after a change; NOT_FOUND when it went away meanwhile. */
+export async function rereadMessage(db: Db, messageId: string, query: MessageQuery): Promise<Message> {
+  const message = await db.message.findUnique({ ...query, where: { id: messageId } });
+  if (!message) throw notFound('Message');
+  return message as Message;
 }
 
 /** The Prisma selection of a Message that a GraphQL selection needs (Pothos's queryFromInfo). */
@@ -182,16 +237,21 @@ export async function readHistory(
     return read.rows.length > 0 ? read : { rows: [], role: (await requireMember(db, chatId, userId)).role };
   }
   const { role } = await requireMember(db, chatId, userId);
+  return { rows: await messagePage(db, { chatId, ...visibleMessages(retention, now) }, page, query), role };
+}
+
+/** The servable replies to a message, a page of them by seq (oldest first); the caller has checked the message's visibility. */
+export function readReplies(db: Db, retention: Retention, messageId: string, page: Page<number>, query: MessageQuery) {
+  return messagePage(db, { replyToId: messageId, ...visibleMessages(retention) }, page, query);
+}
+
+/** The messages `where` selects, a page of them by seq (see toConnection), with the relations `query` selects. */
+async function messagePage(db: Db, where: Prisma.MessageWhereInput, page: Page<number>, query: MessageQuery): Promise<Message[]> {
   const forward = page.direction === 'forward';
-  const rows = (await db.message.findMany({
+  return (await db.message.findMany({
     ...query,
-    where: {
-      chatId,
-      ...visibleMessages(retention, now),
-      ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }),
-    },
+    where: { ...where, ...(page.from === null ? {} : { seq: forward ? { gt: page.from } : { lt: page.from } }) },
     orderBy: { seq: forward ? 'asc' : 'desc' },
     take: page.size + 1,
   })) as Message[];
-  return { rows, role };
 }

@@ -20,7 +20,7 @@ interface SweeperDeps {
  */
 const SWEEP_LOCK_KEY = 0x6d73_6773; // "msgs"
 
-type Swept = { id: string; chatId: string; seq: number }[];
+type Swept = { id: string; chatId: string; seq: number; replyToId: string | null }[];
 
 /**
  * Deletes up to BATCH_SIZE expired messages and returns them; null when
@@ -42,7 +42,7 @@ async function takeExpiredBatch(db: Db, retention: Retention, now: Date): Promis
     }
     const batch = await tx.message.findMany({
       where: { NOT: visibleMessages(retention, now) },
-      select: { id: true, chatId: true, seq: true },
+      select: { id: true, chatId: true, seq: true, replyToId: true },
       orderBy: { id: 'asc' },
       take: BATCH_SIZE,
     });
@@ -64,9 +64,14 @@ export async function sweepExpired({ db, bus, retention }: Omit<SweeperDeps, 'lo
     const batch = await takeExpiredBatch(db, retention, now);
     // Another instance holds the lock: it is sweeping these very messages.
     if (batch === null) break;
+    const swept = new Set(batch.map((message) => message.id));
+    const repliedTo = new Map<string, string>();
     for (const message of batch) {
-      bus.publish('message:deleted', { chatId: message.chatId, messageId: message.id, seq: message.seq });
+      bus.publish('message:deleted', { chatId: message.chatId, messageId: message.id, seq: message.seq, actorId: null });
+      if (message.replyToId && !swept.has(message.replyToId)) repliedTo.set(message.replyToId, message.chatId);
     }
+    // Messages that lost replies have a new replyCount.
+    for (const [messageId, chatId] of repliedTo) bus.publish('message:updated', { chatId, messageId, actorId: null });
     deleted += batch.length;
     if (batch.length < BATCH_SIZE) break;
   }

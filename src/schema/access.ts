@@ -3,7 +3,7 @@ import type { Context } from '../context.ts';
 import { may, type Role } from '../domain/access.ts';
 import { isServable } from '../domain/messages.ts';
 import type { Chat, Message, Session } from '../generated/prisma/client.ts';
-import { myMembership } from './loaders.ts';
+import { blockersOfViewer, myMembership } from './loaders.ts';
 
 /**
  * The rules of src/domain/access.ts as the GraphQL types apply them. Each
@@ -57,6 +57,20 @@ export const canSee = {
   /** Any signed-in user sees another's profile (its email aside: see User.email). */
   User: (_user: unknown, ctx: Context) => ctx.viewer !== null,
 };
+
+/** Whether the viewer may see whether `userId` is online and when they were last seen (may.seePresence). */
+export async function seesPresenceOf(ctx: Context, userId: string): Promise<boolean> {
+  if (!ctx.viewer || ctx.viewer.userId === userId) return true;
+  return may.seePresence((await blockersOfViewer(ctx)).has(userId));
+}
+
+/** Those of `userIds` who are online, as the viewer may see it (seesPresenceOf). */
+export async function onlineAsSeen(ctx: Context, userIds: Iterable<string>): Promise<string[]> {
+  const online = ctx.presence.online(userIds);
+  if (online.length === 0) return online;
+  const shown = await Promise.all(online.map((userId) => seesPresenceOf(ctx, userId)));
+  return online.filter((_userId, i) => shown[i]);
+}
 
 /** Whether node(id) may return `node`, of type `typename`: the same check as its type's. */
 export async function canSeeNode(ctx: Context, typename: string, node: unknown): Promise<boolean> {

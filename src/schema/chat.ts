@@ -17,7 +17,7 @@ import { notFound } from '../errors.ts';
 import { ChatKind as ChatKindValues, ChatRole as ChatRoleValues, type Prisma } from '../generated/prisma/client.ts';
 import { canSee, roleIn, withRole } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
-import { directPeerName, unreadCount } from './loaders.ts';
+import { directPeerName, unreadCount, unreadMentionCount } from './loaders.ts';
 import { User } from './user.ts';
 
 export const ChatKind = builder.enumType(ChatKindValues, { name: 'ChatKind' });
@@ -71,6 +71,13 @@ export const Chat = builder.prismaNode('Chat', {
       authScopes: (chat, _args, ctx) => withRole(ctx, chat.id, may.takePart),
       unauthorizedResolver: () => 0,
       resolve: (chat, _args, ctx) => unreadCount(ctx).load(chat.id),
+    }),
+    unreadMentionCount: t.int({
+      extensions: VIEWER_DEPENDENT,
+      description: 'Unread messages by others (as unreadCount counts them) that mention the caller; 0 when the caller is not a member.',
+      authScopes: (chat, _args, ctx) => withRole(ctx, chat.id, may.takePart),
+      unauthorizedResolver: () => 0,
+      resolve: (chat, _args, ctx) => unreadMentionCount(ctx).load(chat.id),
     }),
     messageTtlSeconds: t.exposeInt('messageTtlSeconds', {
       nullable: true,

@@ -7,6 +7,10 @@ import './chat.ts';
 import './message.ts';
 import './presence.ts';
 import './typing.ts';
+import './reaction.ts';
+import './pin.ts';
+import './search.ts';
+import './block.ts';
 
 /**
  * Pothos's relay plugin resolves every node's `id` with an `async` resolver,

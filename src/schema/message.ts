@@ -4,9 +4,19 @@ import { feedDeps, viewerOf, type Context } from '../context.ts';
 import { may } from '../domain/access.ts';
 import { requireMember } from '../domain/chats.ts';
 import { chatEvents, messageEvents, messagesAfter, withSelection } from '../domain/feeds.ts';
-import { deleteMessage, editMessage, includesAtMostAuthor, readHistory, sendMessage } from '../domain/messages.ts';
+import {
+  deleteMessage,
+  editMessage,
+  includesAtMostAuthor,
+  isServable,
+  readHistory,
+  readReplies,
+  rereadMessage,
+  sendMessage,
+  visibleMessages,
+} from '../domain/messages.ts';
 import { isSeq, parsePage, toConnection, type PageArgs } from '../domain/paging.ts';
-import { badInput, notFound } from '../errors.ts';
+import { badInput } from '../errors.ts';
 import type { MessageRef } from '../events.ts';
 import type { Message as MessageRow } from '../generated/prisma/client.ts';
 import { canSee, knowRole, withRole } from './access.ts';
@@ -36,6 +46,22 @@ export const Message = builder.prismaNode('Message', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     isEdited: t.boolean({ resolve: (message) => message.editedAt !== null }),
+    mentions: t.field({
+      type: [User],
+      description: 'Members mentioned as @username in the text, in the order the text names them.',
+      select: { mentions: { select: { user: true } } },
+      resolve: (message) => {
+        const text = message.text.toLowerCase();
+        const at = (user: { usernameKey: string }) => text.indexOf(`@${user.usernameKey}`);
+        return message.mentions.map((mention) => mention.user).sort((a, b) => at(a) - at(b));
+      },
+    }),
+    mentionsMe: t.boolean({
+      extensions: VIEWER_DEPENDENT,
+      description: 'True when the text mentions the caller.',
+      select: { mentions: { select: { userId: true } } },
+      resolve: (message, _args, ctx) => message.mentions.some((mention) => mention.userId === ctx.viewer?.userId),
+    }),
   }),
 });
 
@@ -43,6 +69,33 @@ export const MessageConnection = builder.connectionObject(
   { type: Message, name: 'MessageConnection' },
   { name: 'MessageEdge' },
 );
+
+// The fields that return messages: declared once the Message type is, so TypeScript knows its shape.
+builder.prismaObjectFields(Message, (t) => ({
+  replyTo: t.field({
+    type: Message,
+    nullable: true,
+    description: 'The message this one replies to; null when it replies to none, or that message is gone.',
+    select: (_args, _ctx, nestedSelection) => ({ replyTo: nestedSelection(true) }),
+    resolve: (message, _args, ctx) => (message.replyTo && isServable(ctx.config, message.replyTo) ? message.replyTo : null),
+  }),
+  replyCount: t.relationCount('replies', {
+    description: 'How many stored messages reply to this one.',
+    where: (_args, ctx) => visibleMessages(ctx.config),
+  }),
+  replies: t.connection(
+    {
+      type: Message,
+      description: 'The messages that reply to this one, oldest first (a thread); paged like history.',
+      resolve: async (message, args, ctx, info) => {
+        const page = parsePage(args, isSeq);
+        const query = queryFromInfo({ context: ctx, info, typeName: 'Message', path: ['edges', 'node'] });
+        return toConnection(page, await readReplies(ctx.prisma, ctx.config, message.id, page, query), (reply) => reply.seq);
+      },
+    },
+    MessageConnection,
+  ),
+}));
 
 export const MessageDeletion = builder.objectRef<MessageRef>('MessageDeletion').implement({
   description: 'What remains of a deleted message: enough for clients to drop it.',
@@ -113,8 +166,9 @@ const SendMessageInput = builder.inputType('SendMessageInput', {
     clientId: t.string({
       required: false,
       description:
-        'Idempotency key (up to 64 characters): resending the same clientId returns the first message instead of a duplicate.',
+        'Idempotency key (up to 64 characters): resending the same clientId (with the same text and replyToId) returns the first message instead of a duplicate.',
     }),
+    replyToId: t.globalID({ required: false, for: Message, description: 'Reply to this message of the same chat.' }),
   }),
 });
 
@@ -130,15 +184,16 @@ builder.mutationFields((t) => ({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput }) },
     resolve: async (query, _root, { input }, ctx) => {
-      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.limits, ctx.viewer.userId, { ...input, chatId: input.chatId?.id });
+      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.limits, ctx.config, ctx.viewer.userId, {
+        ...input,
+        chatId: input.chatId?.id,
+        replyToId: input.replyToId?.id,
+      });
       // The new message comes with its author (see appendMessage), which is
       // all a client usually selects beyond its scalars: then there is nothing
-      // to read. A selection that needs more is read as Pothos planned it.
-      if (includesAtMostAuthor(query)) return message;
-      const row = await ctx.prisma.message.findUnique({ ...query, where: { id: message.id } });
-      // Deleted since it was sent: the sender learns it as for any gone message.
-      if (!row) throw notFound('Message');
-      return row;
+      // to read. A selection that needs more is read as Pothos planned it
+      // (NOT_FOUND if it was deleted since it was sent).
+      return includesAtMostAuthor(query) ? message : rereadMessage(ctx.prisma, message.id, query);
     },
   }),
   editMessage: t.withAuth({ loggedIn: true }).prismaField({
@@ -193,6 +248,16 @@ builder.subscriptionFields((t) => {
       args: { chatId: chatIdArg() },
       subscribe: async (_root, args, ctx) =>
         messageEvents(feedDeps(ctx), 'message:edited', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
+      resolve: eventMessage,
+    }),
+    messageUpdated: signedIn.prismaField({
+      type: Message,
+      description:
+        'Any change to a stored message other than deletion: its text, reactions, pin, or replyCount. ' +
+        'The whole message as it is then, so normalized caches update in place.',
+      args: { chatId: chatIdArg() },
+      subscribe: async (_root, args, ctx) =>
+        messageEvents(feedDeps(ctx), 'message:updated', ctx.viewer.userId, await followedChat(ctx, args.chatId)),
       resolve: eventMessage,
     }),
     messageDeleted: signedIn.field({

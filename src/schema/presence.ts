@@ -1,7 +1,8 @@
 import { feedDeps, viewerOf } from '../context.ts';
 import { presenceEvents } from '../domain/feeds.ts';
 import type { PresenceChange } from '../events.ts';
-import { builder } from './builder.ts';
+import { onlineAsSeen } from './access.ts';
+import { builder, VIEWER_DEPENDENT } from './builder.ts';
 import { Chat } from './chat.ts';
 import { User } from './user.ts';
 
@@ -25,10 +26,11 @@ const UserStatus = builder.objectRef<PresenceChange>('UserStatus').implement({
 builder.prismaObjectFields(Chat, (t) => ({
   onlineMembers: t.prismaField({
     type: [User],
-    description: 'Members holding at least one live subscription socket.',
+    description: 'Members holding at least one live subscription socket (but not those who block the caller).',
+    extensions: VIEWER_DEPENDENT,
     select: { members: { select: { userId: true } } },
-    resolve: (query, chat, _args, ctx) => {
-      const online = ctx.presence.online(chat.members.map((member) => member.userId));
+    resolve: async (query, chat, _args, ctx) => {
+      const online = await onlineAsSeen(ctx, chat.members.map((member) => member.userId));
       return online.length === 0 ? [] : ctx.prisma.user.findMany({ ...query, where: { id: { in: online } } });
     },
   }),
@@ -37,7 +39,7 @@ builder.prismaObjectFields(Chat, (t) => ({
 builder.queryField('onlineUsers', (t) =>
   t.withAuth({ loggedIn: true }).prismaField({
     type: [User],
-    description: 'The caller and the users who share a chat with them, among those online.',
+    description: 'The caller and the users who share a chat with them, among those online (but not those who block the caller).',
     resolve: async (query, _root, _args, ctx) => {
       const me = ctx.viewer.userId;
       const contacts = await ctx.prisma.chatMember.findMany({
@@ -45,7 +47,7 @@ builder.queryField('onlineUsers', (t) =>
         select: { userId: true },
         distinct: ['userId'],
       });
-      const online = ctx.presence.online(new Set([me, ...contacts.map((row) => row.userId)]));
+      const online = await onlineAsSeen(ctx, new Set([me, ...contacts.map((row) => row.userId)]));
       return ctx.prisma.user.findMany({ ...query, where: { id: { in: online } }, orderBy: { usernameKey: 'asc' } });
     },
   }),
@@ -54,7 +56,8 @@ builder.queryField('onlineUsers', (t) =>
 builder.subscriptionField('userStatus', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: UserStatus,
-    description: 'Online/offline changes of the given users, or of everyone who shares a chat with the caller.',
+    description:
+      'Online/offline changes of the given users, or of everyone who shares a chat with the caller; never of users who block the caller.',
     args: { userIds: t.arg.globalIDList({ for: User, required: false }) },
     subscribe: (_root, args, ctx) =>
       presenceEvents(

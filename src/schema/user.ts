@@ -1,7 +1,7 @@
 import { may } from '../domain/access.ts';
 import { usernameKey } from '../domain/accounts.ts';
 import { isString, parsePage, prefixRange, toConnection } from '../domain/paging.ts';
-import { canSee } from './access.ts';
+import { canSee, seesPresenceOf } from './access.ts';
 import { builder, VIEWER_DEPENDENT } from './builder.ts';
 
 export const User = builder.prismaNode('User', {
@@ -20,10 +20,18 @@ export const User = builder.prismaNode('User', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     online: t.boolean({
-      description: 'True while the user holds at least one authenticated subscription socket.',
-      resolve: (user, _args, ctx) => ctx.presence.isOnline(user.id),
+      extensions: VIEWER_DEPENDENT,
+      description: 'True while the user holds at least one authenticated subscription socket (always false to users they block).',
+      // Offline needs no read: who blocks the viewer matters only for those online.
+      resolve: (user, _args, ctx) => ctx.presence.isOnline(user.id) && seesPresenceOf(ctx, user.id),
     }),
-    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime', nullable: true }),
+    lastSeenAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      extensions: VIEWER_DEPENDENT,
+      description: 'When the user last went offline (null to users they block).',
+      resolve: async (user, _args, ctx) => (user.lastSeenAt && (await seesPresenceOf(ctx, user.id)) ? user.lastSeenAt : null),
+    }),
   }),
 });
 

@@ -38,7 +38,10 @@ const reportAsValidationError = {
  * cost by the schema's own field costs (@pothos/plugin-complexity), which
  * counts a page by the size it asks for, or the default one.
  */
-export function useDocumentLimits(limits: DocumentLimits, { production }: { production: boolean }): Plugin[] {
+export function useDocumentLimits(
+  limits: DocumentLimits,
+  { production, serverWritten }: { production: boolean; serverWritten: (context: unknown) => boolean },
+): Plugin[] {
   return [
     EnvelopArmorPlugin({
       maxDepth: { n: limits.maxDepth, ...reportAsValidationError },
@@ -50,32 +53,38 @@ export function useDocumentLimits(limits: DocumentLimits, { production }: { prod
       costLimit: { enabled: false },
       blockFieldSuggestion: { enabled: production },
     }),
-    useCostLimit(limits.maxCost),
+    useCostLimit(limits.maxCost, serverWritten),
   ];
 }
 
 /**
  * The cost of the operation to run, with its variables (a page size may be
  * a variable), checked before it executes: over HTTP and WebSocket alike,
- * since both run through these hooks.
+ * since both run through these hooks. Documents the server wrote itself
+ * (REST's, one fixed selection per route, page sizes bounded like any other)
+ * are not what the limit is for: the work of one is fixed by its route and
+ * bounded by the page size, and the limit's nominal 10 items per list would
+ * refuse a REST history page of 100 messages or a list of 100 chats.
  */
 const COST_EXCEEDED = /^Query complexity of \d+ exceeds max complexity of \d+$/;
 
-function useCostLimit(maxCost: number): Plugin {
+function useCostLimit(maxCost: number, serverWritten: (context: unknown) => boolean): Plugin {
   const check = (args: ExecutionArgs) =>
-    validate(args.schema, args.document, [
-      createComplexityRule({
-        context: args.contextValue as object,
-        variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
-        operationName: args.operationName,
-        maxComplexity: maxCost,
-      }),
-    ])
-      // The rule also reports variables and arguments it cannot take (a
-      // missing variable, a malformed ID): execution reports those, with
-      // their own codes.
-      .filter((error) => COST_EXCEEDED.test(error.message))
-      .map((error) => limitError(error.message));
+    serverWritten(args.contextValue)
+      ? []
+      : validate(args.schema, args.document, [
+          createComplexityRule({
+            context: args.contextValue as object,
+            variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
+            operationName: args.operationName,
+            maxComplexity: maxCost,
+          }),
+        ])
+          // The rule also reports variables and arguments it cannot take (a
+          // missing variable, a malformed ID): execution reports those, with
+          // their own codes.
+          .filter((error) => COST_EXCEEDED.test(error.message))
+          .map((error) => limitError(error.message));
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const errors = check(args);

@@ -58,6 +58,26 @@ export function restErrorResponse(errors: readonly unknown[]): Response {
 
 type SofaConfig = Parameters<typeof useSofa>[0];
 
+/**
+ * Whether yoga's context belongs to a REST call: its document is SOFA's,
+ * generated from the schema for the route, never one the caller sent (a
+ * request under /api reaches nothing but SOFA).
+ */
+export const isRestRequest = (context: unknown): boolean => {
+  const { request } = context as { request?: Request };
+  return request !== undefined && new URL(request.url).pathname.startsWith(`${REST_BASE_PATH}/`);
+};
+
+/**
+ * Fields REST answers leave out. SOFA answers with every field of the
+ * returned type, so without this a chat, and every message through its chat,
+ * would come with a page of its history (history has its own route,
+ * /chats/:chatId/messages), every message with a page of its thread, and
+ * every reaction with its users: lists that grow without a bound a route
+ * could set (GraphQL selects them, and pays for them in its cost limit).
+ */
+const LEFT_OUT_OF_REST = new Set(['Chat.messages', 'Message.replies', 'ReactionGroup.users']);
+
 /** RESTful paths for the operations people use most; every other field keeps sofa's default path. */
 const ROUTES: SofaConfig['routes'] = {
   'Mutation.register': { method: 'POST', path: '/register', tags: ['Account'] },
@@ -85,6 +105,14 @@ const ROUTES: SofaConfig['routes'] = {
   'Mutation.sendMessage': { method: 'POST', path: '/messages', tags: ['Messages'] },
   'Mutation.editMessage': { method: 'PATCH', path: '/messages', tags: ['Messages'] },
   'Mutation.deleteMessage': { method: 'DELETE', path: '/messages/:id', tags: ['Messages'] },
+  'Query.searchMessages': { method: 'GET', path: '/messages/search', tags: ['Messages'] },
+  'Mutation.addReaction': { method: 'PUT', path: '/messages/:messageId/reactions/:emoji', tags: ['Messages'] },
+  'Mutation.removeReaction': { method: 'DELETE', path: '/messages/:messageId/reactions/:emoji', tags: ['Messages'] },
+  'Mutation.pinMessage': { method: 'PUT', path: '/messages/:id/pin', tags: ['Messages'] },
+  'Mutation.unpinMessage': { method: 'DELETE', path: '/messages/:id/pin', tags: ['Messages'] },
+  'Query.blockedUsers': { method: 'GET', path: '/blocked-users', tags: ['Users'] },
+  'Mutation.blockUser': { method: 'PUT', path: '/blocked-users/:username', tags: ['Users'] },
+  'Mutation.unblockUser': { method: 'DELETE', path: '/blocked-users/:username', tags: ['Users'] },
 };
 
 /**
@@ -121,15 +149,12 @@ export function useRestApi(): Plugin {
       });
       addPlugin({
         ...sofa,
-        // SOFA answers with every field of the returned type. Without this a
-        // chat, and every message through its chat, would come with a page of
-        // its history; history has its own route (/chats/:chatId/messages).
         onSchemaChange: (payload) =>
           sofa.onSchemaChange?.({
             ...payload,
             schema: filterSchema({
               schema: payload.schema,
-              objectFieldFilter: (type, field) => !(type === 'Chat' && field === 'messages'),
+              objectFieldFilter: (type, field) => !LEFT_OUT_OF_REST.has(`${type}.${field}`),
             }),
           }),
       });

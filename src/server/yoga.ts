@@ -13,7 +13,7 @@ import { corsPolicy } from './cors.ts';
 import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
 import { useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
-import { useRestApi } from './rest.ts';
+import { isRestRequest, useRestApi } from './rest.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
 
 /** What the WebSocket server hands over for each operation, already authenticated at connect. */
@@ -102,7 +102,7 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       };
     },
     plugins: [
-      ...useDocumentLimits(config.documentLimits, { production: config.env === 'production' }),
+      ...useDocumentLimits(config.documentLimits, { production: config.env === 'production', serverWritten: isRestRequest }),
       useUnsupportedMediaType(),
       useWellFormedText(),
       useReadinessCheck({

@@ -9,7 +9,7 @@ import { describeError } from '../client/errors.ts';
 import { openInbox, type ChatSummary, type Inbox } from '../client/inbox.ts';
 import { Logout } from '../client/operations.ts';
 import { openRoom, type Room } from '../client/room.ts';
-import { HELP, formatChat, formatMessage } from './format.ts';
+import { HELP, formatChat, formatMessage, formatReactions } from './format.ts';
 import type { SessionFile } from './session-file.ts';
 
 interface ChatOptions {
@@ -119,7 +119,8 @@ export async function runChat({ url, sessions, input, output }: ChatOptions): Pr
     inbox.subscribe((event) => {
       if (event.type === 'error') fail(event.error);
       if (event.type === 'message' && event.chat.id !== room?.chatId) {
-        print(`[${event.chat.name}] ${event.message.author.username}: ${event.message.text} (${event.chat.unreadCount} unread)`);
+        const mention = event.message.mentionsMe ? ', mentions you' : '';
+        print(`[${event.chat.name}] ${event.message.author.username}: ${event.message.text} (${event.chat.unreadCount} unread${mention})`);
       }
     });
     await new Promise<void>((resolve) => {
@@ -160,8 +161,12 @@ export async function runChat({ url, sessions, input, output }: ChatOptions): Pr
             print(formatMessage(event.message));
             if (event.message.author.id !== session?.user.id) void markRead();
             return;
-          case 'edited':
-            return print(`#${event.message.seq} edited: ${event.message.author.username}: ${event.message.text}`);
+          case 'updated': {
+            const { message, previous } = event;
+            if (message.text !== previous.text) print(`#${message.seq} edited: ${message.author.username}: ${message.text}`);
+            if (formatReactions(message) !== formatReactions(previous)) print(`#${message.seq} reactions: ${formatReactions(message)}`);
+            return;
+          }
           case 'deleted':
             return print(`#${event.seq} deleted`);
           case 'typing':
@@ -175,7 +180,7 @@ export async function runChat({ url, sessions, input, output }: ChatOptions): Pr
     if (interactive) rl.setPrompt(`${roomName}> `);
   };
 
-  /** The open chat's message `#seq` (or `seq`) as typed after /edit or /delete. */
+  /** The open chat's message `#seq` (or `seq`) as typed after /reply, /react, /edit or /delete. */
   const messageAt = (reference: string | undefined) => {
     const seq = Number(reference?.replace(/^#/, ''));
     return room?.state.messages.find((message) => message.seq === seq) ?? null;
@@ -246,6 +251,19 @@ export async function runChat({ url, sessions, input, output }: ChatOptions): Pr
       const older = room!.state.messages.slice(0, room!.state.messages.length - before.length);
       print(`— ${count} older —`);
       for (const message of older) print(formatMessage(message));
+    },
+    async reply([reference], rest) {
+      if (!inRoom()) return;
+      const message = messageAt(reference);
+      const text = rest.slice(reference?.length ?? 0).trim();
+      if (!message || !text) return print('Usage: /reply <#seq> <text>, with a #seq shown in this chat.');
+      await room!.send(emojify(text), { replyToId: message.id });
+    },
+    async react([reference, emoji]) {
+      if (!inRoom()) return;
+      const message = messageAt(reference);
+      if (!message || !emoji) return print('Usage: /react <#seq> <emoji>, e.g. /react #4 :tada:');
+      await room!.react(message.id, emojify(emoji));
     },
     async edit([reference], rest) {
       if (!inRoom()) return;

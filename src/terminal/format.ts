@@ -3,17 +3,32 @@ import type { Message } from '../client/room.ts';
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
-/** `[12:03] #5 bob: hi (edited)`: the seq is what /edit and /delete take. */
-export const formatMessage = (message: Message) =>
-  `[${time(message.createdAt)}] #${message.seq} ${message.author.username}: ${message.text}${message.isEdited ? ' (edited)' : ''}`;
+/** `👍 2 🎉 1` */
+export const formatReactions = (message: Message) =>
+  message.reactions.length > 0 ? message.reactions.map((group) => `${group.emoji} ${group.count}`).join(' ') : 'none';
 
-/** One line of /chats: name, kind, unread count, who is online, the last message. */
+/**
+ * `[12:03] #5 bob ↪ #3 alice: hi (edited) [👍 2] (mentions you)`: the seq is
+ * what /reply, /react, /edit and /delete take; ↪ names the message replied to.
+ */
+export function formatMessage(message: Message): string {
+  const reply = message.replyTo ? ` ↪ #${message.replyTo.seq} ${message.replyTo.author.username}` : '';
+  const notes = [
+    message.isEdited ? ' (edited)' : '',
+    message.reactions.length > 0 ? ` [${formatReactions(message)}]` : '',
+    message.mentionsMe ? ' (mentions you)' : '',
+  ];
+  return `[${time(message.createdAt)}] #${message.seq} ${message.author.username}${reply}: ${message.text}${notes.join('')}`;
+}
+
+/** One line of /chats: name, kind, unread and mention counts, who is online, the last message. */
 export function formatChat(chat: ChatSummary, me: string): string {
   const online = chat.members.filter((member) => member.user.id !== me && member.user.online).map((member) => member.user.username);
   const parts = [
     chat.name,
     chat.kind === 'DIRECT' ? '(direct)' : `(group of ${chat.members.length})`,
     chat.unreadCount > 0 ? `${chat.unreadCount} unread` : 'no unread',
+    ...(chat.unreadMentionCount > 0 ? [`${chat.unreadMentionCount} mentioning you`] : []),
     ...(online.length > 0 ? [`online: ${online.join(', ')}`] : []),
     ...(chat.lastMessage ? [`last: ${chat.lastMessage.author.username}: ${chat.lastMessage.text}`] : []),
   ];
@@ -29,8 +44,10 @@ export const HELP = `Commands:
   /dm <username>                open the direct chat with someone
   /group <name> [username ...]  create a group
   /more                         older messages of the open chat
+  /reply <#seq> <text>          answer a message of the open chat
+  /react <#seq> <emoji>         react to a message, or take your reaction back (:shortcodes: work)
   /edit <#seq> <text>           change one of your messages
   /delete <#seq>                delete one of your messages
   /help                         this list
   /quit                         leave (Ctrl-D too)
-Anything else is sent to the open chat; :shortcodes: like :smile: become emoji.`;
+Anything else is sent to the open chat; :shortcodes: like :smile: become emoji, @username mentions a member.`;

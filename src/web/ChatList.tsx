@@ -8,7 +8,7 @@ interface Props {
   onOpen(chatId: string): void;
 }
 
-/** The person's chats, most recent first, with unread counts, last messages and online dots. */
+/** The person's chats, most recent first, with unread and mention counts, last messages and online dots. */
 export function ChatList({ inbox, me, openChatId, onOpen }: Props) {
   const { chats } = useStore(inbox);
   return (
@@ -18,6 +18,12 @@ export function ChatList({ inbox, me, openChatId, onOpen }: Props) {
           <button aria-current={chat.id === openChatId} onClick={() => onOpen(chat.id)}>
             <Presence online={othersOnline(chat, me)} />
             <span className="name">{chat.name}</span>
+            {chat.unreadMentionCount > 0 && (
+              <span className="mentions" title="Unread messages that mention you">
+                @{chat.unreadMentionCount}
+                <span className="visually-hidden"> mentioning you</span>
+              </span>
+            )}
             {chat.unreadCount > 0 && (
               <span className="unread">
                 {chat.unreadCount}

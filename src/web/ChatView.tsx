@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { Api } from '../client/api.ts';
 import type { ChatSummary } from '../client/inbox.ts';
-import { openRoom, type Room } from '../client/room.ts';
+import { openRoom, type Message, type Room } from '../client/room.ts';
 import type { Report } from './Alerts.tsx';
 import { MessageItem } from './MessageItem.tsx';
 import { useStore } from './hooks.ts';
@@ -20,6 +20,7 @@ const LOAD_OLDER_AT = 80;
 
 export function ChatView({ api, chat, me, report, onSeen }: Props) {
   const [room, setRoom] = useState<Room | null>(null);
+  const [replyingTo, setReplyingTo] = useState<Message | null>(null);
   useEffect(() => {
     const opened = openRoom(api, chat.id);
     const offErrors = opened.subscribe((event) => event.type === 'error' && report(event.error));
@@ -33,8 +34,8 @@ export function ChatView({ api, chat, me, report, onSeen }: Props) {
   return (
     <main className="chat">
       <ChatHeader chat={chat} me={me} />
-      {room && <Timeline room={room} me={me} report={report} onSeen={onSeen} />}
-      {room && <Composer room={room} report={report} />}
+      {room && <Timeline room={room} me={me} report={report} onSeen={onSeen} onReply={setReplyingTo} />}
+      {room && <Composer room={room} report={report} replyingTo={replyingTo} onReplied={() => setReplyingTo(null)} />}
     </main>
   );
 }
@@ -57,7 +58,15 @@ function ChatHeader({ chat, me }: { chat: ChatSummary; me: string }) {
   );
 }
 
-function Timeline({ room, me, report, onSeen }: { room: Room; me: string; report: Report; onSeen(): void }) {
+interface TimelineProps {
+  room: Room;
+  me: string;
+  report: Report;
+  onSeen(): void;
+  onReply(message: Message): void;
+}
+
+function Timeline({ room, me, report, onSeen, onReply }: TimelineProps) {
   const { messages, loaded, hasOlder, loadingOlder, typing } = useStore(room);
   const log = useRef<HTMLDivElement>(null);
   // Where the view was before the last change: how far from the bottom, and the seqs it held.
@@ -100,7 +109,7 @@ function Timeline({ room, me, report, onSeen }: { room: Room; me: string; report
         {loaded && !hasOlder && <p className="start">Start of the conversation</p>}
         {loadingOlder && <p className="start">Loading older messages…</p>}
         {messages.map((message) => (
-          <MessageItem key={message.id} message={message} mine={message.author.id === me} room={room} report={report} />
+          <MessageItem key={message.id} message={message} mine={message.author.id === me} room={room} report={report} onReply={onReply} />
         ))}
       </div>
       <p className="typing" role="status">
@@ -115,15 +124,30 @@ const measure = (element: HTMLElement) => ({
   atBottom: element.scrollHeight - element.scrollTop - element.clientHeight < 40,
 });
 
-function Composer({ room, report }: { room: Room; report: Report }) {
+interface ComposerProps {
+  room: Room;
+  report: Report;
+  /** The message the next send answers, if any. */
+  replyingTo: Message | null;
+  /** The reply was sent, or the person gave it up. */
+  onReplied(): void;
+}
+
+function Composer({ room, report, replyingTo, onReplied }: ComposerProps) {
   const [text, setText] = useState('');
   const [sending, setSending] = useState(false);
+  const box = useRef<HTMLTextAreaElement>(null);
+  // Replying starts typing the answer.
+  useEffect(() => {
+    if (replyingTo) box.current?.focus();
+  }, [replyingTo]);
   const send = async () => {
     if (!text.trim() || sending) return;
     setSending(true);
     try {
-      await room.send(text);
+      await room.send(text, { replyToId: replyingTo?.id });
       setText('');
+      onReplied();
     } catch (error) {
       report(error);
     } finally {
@@ -135,6 +159,7 @@ function Composer({ room, report }: { room: Room; report: Report }) {
       event.preventDefault();
       void send();
     }
+    if (event.key === 'Escape' && replyingTo) onReplied();
   };
   return (
     <form
@@ -144,7 +169,18 @@ function Composer({ room, report }: { room: Room; report: Report }) {
         void send();
       }}
     >
+      {replyingTo && (
+        <p className="replying" aria-label="Replying to">
+          <span>
+            Replying to <span className="author">{replyingTo.author.username}</span>: {replyingTo.text}
+          </span>
+          <button type="button" aria-label="Cancel reply" onClick={onReplied}>
+            ×
+          </button>
+        </p>
+      )}
       <textarea
+        ref={box}
         aria-label="Message"
         rows={2}
         value={text}

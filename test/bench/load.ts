@@ -13,7 +13,8 @@ import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { encodeCursor } from '../../src/domain/paging.ts';
 import { cpuShare, serve, sleep } from './ipc.ts';
-import { HISTORY_PAGE, MESSAGE_ADDED, SEND_MESSAGE } from './operations.ts';
+import { HISTORY_PAGE, MESSAGE_ADDED, SEARCH_PAGE, SEND_MESSAGE } from './operations.ts';
+import { searchQuery, seeded } from './words.ts';
 
 /** Where and how messages are sent: a GraphQL sendMessage, or the transport baseline's POST /send. */
 export type SendSpec =
@@ -340,70 +341,95 @@ async function throughput(args: ThroughputArgs) {
   };
 }
 
-interface HistoryArgs {
+interface TimedArgs {
   url: string;
   token: string;
-  chatId: string;
-  /** The chat's newest seq: `before` cursors are drawn from 51..lastSeq + 1. */
-  lastSeq: number;
-  pages: number;
+  /** Requests measured, one at a time, after `warmup` unmeasured ones. */
+  requests: number;
   warmup: number;
 }
 
-/** One page of `messages(last: 50, before: cursor)` at a time, each at a random depth of the chat. */
-async function history(args: HistoryArgs) {
+/**
+ * Posts `body()` one request at a time and times each, on one kept-alive
+ * connection: node:http rather than fetch, whose own garbage gave this
+ * process GC pauses of several milliseconds, which landed in the very
+ * latencies being measured. `ok` tells a right answer from a wrong one.
+ */
+async function timedRequests(args: TimedArgs, body: () => string, ok: (data: any) => boolean) {
   const headers = {
     'content-type': 'application/json',
     accept: 'application/graphql-response+json',
     authorization: `Bearer ${args.token}`,
   };
-  // node:http on one kept-alive connection rather than fetch: fetch's own
-  // garbage gave this process GC pauses of several milliseconds, which
-  // landed in the very latencies being measured.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const post = (body: string) =>
+  const post = (text: string) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
       const request = http.request(args.url, { method: 'POST', headers, agent }, (response) => {
-        let text = '';
+        let received = '';
         response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('data', (chunk: string) => (received += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: received }));
         response.on('error', reject);
       });
       request.on('error', reject);
-      request.end(body);
+      request.end(text);
     });
-  const page = async () => {
-    const before = 51 + Math.floor(Math.random() * (args.lastSeq - 50 + 1));
+  const once = async () => {
     const started = performance.now();
-    const response = await post(
-      JSON.stringify({ query: HISTORY_PAGE, variables: { chatId: args.chatId, before: encodeCursor(before) } }),
-    );
+    const response = await post(body());
     const ms = performance.now() - started;
-    const body = JSON.parse(response.text) as { data?: { messages?: { edges: unknown[] } }; errors?: unknown };
-    return { ms, ok: response.status === 200 && !body.errors && body.data?.messages?.edges.length === 50 };
+    const parsed = JSON.parse(response.text) as { data?: unknown; errors?: unknown };
+    return { ms, ok: response.status === 200 && !parsed.errors && ok(parsed.data) };
   };
-  for (let i = 0; i < args.warmup; i += 1) await page();
+  for (let i = 0; i < args.warmup; i += 1) await once();
   const times: number[] = [];
   let errors = 0;
   const measured = await measure(async () => {
-    for (let i = 0; i < args.pages; i += 1) {
-      const { ms, ok } = await page();
+    for (let i = 0; i < args.requests; i += 1) {
+      const { ms, ok: right } = await once();
       times.push(ms);
-      if (!ok) errors += 1;
+      if (!right) errors += 1;
     }
   });
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
   return {
-    pages: args.pages,
+    requests: args.requests,
     errors,
     p50: at(0.5),
     p99: at(0.99),
     max: times.at(-1)!,
-    perSecond: args.pages / (measured.wallMs / 1000),
+    perSecond: args.requests / (measured.wallMs / 1000),
     loadCpu: measured.cpu,
   };
+}
+
+interface HistoryArgs extends TimedArgs {
+  chatId: string;
+  /** The chat's newest seq: `before` cursors are drawn from 51..lastSeq + 1. */
+  lastSeq: number;
+}
+
+/** One page of `messages(last: 50, before: cursor)` at a time, each at a random depth of the chat. */
+function history(args: HistoryArgs) {
+  return timedRequests(
+    args,
+    () => {
+      const before = 51 + Math.floor(Math.random() * (args.lastSeq - 50 + 1));
+      return JSON.stringify({ query: HISTORY_PAGE, variables: { chatId: args.chatId, before: encodeCursor(before) } });
+    },
+    (data) => data?.messages?.edges.length === 50,
+  );
+}
+
+/** The first page of `searchMessages(query, chatId, first: 20)` at a time, for queries people would type (./words.ts). */
+function search(args: TimedArgs & { chatId: string; seed: number }) {
+  const random = seeded(args.seed);
+  return timedRequests(
+    args,
+    () => JSON.stringify({ query: SEARCH_PAGE, variables: { chatId: args.chatId, query: searchQuery(random) } }),
+    (data) => Array.isArray(data?.searchMessages?.edges),
+  );
 }
 
 interface LoginArgs {
@@ -469,6 +495,7 @@ serve({
   fanout,
   throughput,
   history,
+  search,
   cpu: () => ({ usage: process.cpuUsage(), at: performance.now() }),
   stop: async () => {
     await closeAll();

@@ -33,3 +33,13 @@ export const CREATE_GROUP = /* GraphQL */ `
 export const ADD_MEMBER = /* GraphQL */ `
   mutation AddMember($chatId: ID!, $username: String!) { addChatMember(chatId: $chatId, username: $username) { id } }
 `;
+
+/** The first page of a search in one chat, as a client shows it: where the message is, who wrote it, the snippet. */
+export const SEARCH_PAGE = /* GraphQL */ `
+  query Search($chatId: ID!, $query: String!) {
+    searchMessages(query: $query, chatId: $chatId, first: 20) {
+      edges { cursor node { snippet message { ${MESSAGE} } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;

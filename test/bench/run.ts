@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only fanout,history] [-- --postgres <url>]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --only fanout,history,search] [-- --postgres <url>]`
  *
  * Measures the messenger server side by side with two baselines started in
  * the same run: the stack limit (bare yoga + graphql-ws, in memory) and the
@@ -26,7 +26,7 @@ import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
 const HELP = `Usage: npm run bench [-- options]
   --quick            small N and short runs (< 30 s): a smoke test of the harness
-  --only <list>      comma-separated subset of: throughput,fanout,memory,history,login
+  --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login
   --profile          CPU-profile the messenger during each scenario (skews its figures);
                      writes .cpuprofile files next to the JSON and prints top self time
   --heap             in the memory scenario, heap-snapshot the messenger before and after the
@@ -35,7 +35,7 @@ const HELP = `Usage: npm run bench [-- options]
                      (the server must support it; a throwaway database is best)
   --help`;
 
-const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'login'] as const;
+const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'search', 'login'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -76,6 +76,7 @@ const DEFAULT = {
   fanout: { sizes: [100, 1000], rate: 20, durationS: 5, graceMs: 5_000 },
   memory: { sizes: [1000, 5000], warm: 100 },
   history: { messages: 100_000, pages: 1000, warmup: 100 },
+  search: { messages: 100_000, queries: 1000, warmup: 100 },
   // Long enough for every attacker to have failed once: a first guess looks like any login.
   login: { attackers: 20, logins: 20, headStartMs: 8_000 },
   /** Fresh server processes per scenario group, so one scenario's heap does not skew the next. */
@@ -89,6 +90,7 @@ const QUICK: typeof DEFAULT = {
   fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000 },
   memory: { sizes: [50, 100], warm: 10 },
   history: { messages: 2_000, pages: 100, warmup: 20 },
+  search: { messages: 2_000, queries: 100, warmup: 20 },
   login: { attackers: 4, logins: 3, headStartMs: 500 },
   freshServers: false,
   settleMs: 1_000,
@@ -212,6 +214,21 @@ function foreignWindow() {
 }
 
 const showForeign = (foreign: Foreign | null) => (foreign ? `${percent(foreign.core0)} / ${percent(foreign.core1)}` : '–');
+
+/** A timed scenario's row: its requests, latencies, rate, SQL, errors, CPU and seeding time. */
+const timedRow = (row: TimedResult) => [
+  row.requests,
+  fixed(row.p50, 2),
+  fixed(row.p99, 2),
+  fixed(row.max, 2),
+  count(row.perSecond),
+  fixed(row.sqlPerRequest, 2),
+  row.errors,
+  percent(row.serverCpu),
+  percent(row.loadCpu),
+  showForeign(row.foreign),
+  fixed(row.seedMs / 1000),
+];
 const FOREIGN_LIMIT = 0.1;
 const disturbed: string[] = [];
 function noteForeign(what: string, foreign: Foreign | null) {
@@ -255,6 +272,8 @@ interface Fixture {
   chatId: string;
   /** Global ID of the group that receives the seeded history. */
   historyChatId: string;
+  /** Global ID of the group whose seeded messages are searched. */
+  searchChatId: string;
 }
 
 async function createFixture(server: Server): Promise<Fixture> {
@@ -278,7 +297,8 @@ async function createFixture(server: Server): Promise<Fixture> {
     gql(server.url, ADD_MEMBER, { chatId, username: others[1000 + i] }, owner.token),
   );
   const historyChatId = await group('history', []);
-  return { users, chatId, historyChatId };
+  const searchChatId = await group('search', []);
+  return { users, chatId, historyChatId, searchChatId };
 }
 
 /** How each target's messages are sent: as users of the messenger, anonymously to the baselines. */
@@ -526,43 +546,82 @@ async function memoryScenario(server: Server, fixture: Fixture, subs: Child): Pr
   return rows;
 }
 
-interface HistoryResult {
+/** A scenario of one request at a time over seeded messages: history pages, or searches. */
+interface TimedResult {
   messages: number;
   seedMs: number;
-  pages: number;
+  requests: number;
   errors: number;
   p50: number;
   p99: number;
   max: number;
   perSecond: number;
-  sqlPerPage: number;
+  sqlPerRequest: number;
   serverCpu: number;
   loadCpu: number;
   foreign: Foreign | null;
 }
 
-async function historyScenario(server: Server, fixture: Fixture, load: Child): Promise<HistoryResult> {
-  const H = P.history;
-  log(`history: seeding ${count(H.messages)} messages`);
-  const seeded = await server.child.call(
-    'seed',
-    { chatId: fromGlobalId(fixture.historyChatId), authorId: fromGlobalId(fixture.users[0]!.id), count: H.messages },
-    240_000,
-  );
+/**
+ * Seeds `messages` messages into `chatId` with the server child's `seed`
+ * command, then runs the load generator's `command` (one request at a
+ * time): `warmup` requests, then `requests` measured ones.
+ */
+async function timedScenario(
+  scenario: Scenario,
+  server: Server,
+  load: Child,
+  { seed, command, chatId, author, messages, requests, warmup, args }: {
+    seed: 'seed' | 'seedTexts';
+    command: 'history' | 'search';
+    chatId: string;
+    author: BenchUser;
+    messages: number;
+    requests: number;
+    warmup: number;
+    args: Record<string, unknown>;
+  },
+): Promise<TimedResult> {
+  log(`${scenario}: seeding ${count(messages)} messages`);
+  const seeded = await server.child.call(seed, { chatId: fromGlobalId(chatId), authorId: fromGlobalId(author.id), count: messages }, 240_000);
   await settle(server);
-  const args = { url: server.url, token: fixture.users[0]!.token, chatId: fixture.historyChatId, lastSeq: H.messages };
-  await load.call('history', { ...args, pages: H.warmup, warmup: 0 }, 60_000);
-  log('history: paging');
+  const call = { url: server.url, token: author.token, chatId, ...args };
+  await load.call(command, { ...call, requests: warmup, warmup: 0 }, 60_000);
+  log(`${scenario}: measuring`);
   const before = await sqlStatements(server);
   const serverCpu = await cpuWindow(server.child);
   const foreign = foreignWindow();
-  const result = await profiled(server, 'history', () => load.call('history', { ...args, pages: H.pages, warmup: 0 }, 120_000));
+  const result = await profiled(server, scenario, () => load.call(command, { ...call, requests, warmup: 0 }, 120_000));
   const cpu = await serverCpu();
   const after = await sqlStatements(server);
-  const row = { messages: H.messages, seedMs: seeded.ms, ...result, sqlPerPage: perUnit(before, after, H.pages)!, serverCpu: cpu, foreign: foreign(cpu, result.loadCpu) };
-  noteForeign('history', row.foreign);
+  const row = { messages, seedMs: seeded.ms, ...result, sqlPerRequest: perUnit(before, after, requests)!, serverCpu: cpu, foreign: foreign(cpu, result.loadCpu) };
+  noteForeign(scenario, row.foreign);
   return row;
 }
+
+const historyScenario = (server: Server, fixture: Fixture, load: Child) =>
+  timedScenario('history', server, load, {
+    seed: 'seed',
+    command: 'history',
+    chatId: fixture.historyChatId,
+    author: fixture.users[0]!,
+    messages: P.history.messages,
+    requests: P.history.pages,
+    warmup: P.history.warmup,
+    args: { lastSeq: P.history.messages },
+  });
+
+const searchScenario = (server: Server, fixture: Fixture, load: Child) =>
+  timedScenario('search', server, load, {
+    seed: 'seedTexts',
+    command: 'search',
+    chatId: fixture.searchChatId,
+    author: fixture.users[0]!,
+    messages: P.search.messages,
+    requests: P.search.queries,
+    warmup: P.search.warmup,
+    args: { seed: 5 },
+  });
 
 interface LoginRow {
   setting: string;
@@ -663,7 +722,8 @@ async function main() {
   const throughput: ThroughputRow[] = [];
   const fanout: FanoutRow[] = [];
   const memory: MemoryRow[] = [];
-  let history: HistoryResult | null = null;
+  let history: TimedResult | null = null;
+  let search: TimedResult | null = null;
 
   for (const kind of ['ours', 'stack', 'transport'] as const) {
     if (kind !== 'transport' && run.has('throughput')) throughput.push(...(await throughputScenario(await server(kind, false), fixture, load, subs)));
@@ -673,6 +733,7 @@ async function main() {
     for (const kind of ['ours', 'stack', 'transport'] as const) memory.push(...(await memoryScenario(await server(kind, true), fixture, subs)));
   }
   if (run.has('history')) history = await historyScenario(await server('ours', true), fixture, load);
+  if (run.has('search')) search = await searchScenario(await server('ours', true), fixture, load);
   const login = run.has('login') ? await loginScenario(load) : [];
 
   for (const running of servers.values()) await stopServer(running);
@@ -776,16 +837,29 @@ async function main() {
     say(
       table(
         ['pages', 'p50 ms', 'p99 ms', 'max ms', 'pages/s', 'SQL/page', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
-        [[history.pages, fixed(history.p50, 2), fixed(history.p99, 2), fixed(history.max, 2), count(history.perSecond), fixed(history.sqlPerPage, 2), history.errors, percent(history.serverCpu), percent(history.loadCpu), showForeign(history.foreign), fixed(history.seedMs / 1000)]],
+        [timedRow(history)],
       ),
     );
     targets.push({ target: `history page p99 ≤ 10 ms at ${count(history.messages)} messages`, measured: `${fixed(history.p99, 2)} ms`, pass: history.p99 <= 10 && history.errors === 0 });
-    targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(history.sqlPerPage, 2), pass: history.sqlPerPage <= 3 });
+    targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(history.sqlPerRequest, 2), pass: history.sqlPerRequest <= 3 });
+  }
+
+  if (search) {
+    say();
+    say(`5. Search: the first page (20 hits) of searchMessages(query, chatId) in a chat of ${count(search.messages)} messages, one at a time`);
+    say(
+      table(
+        ['queries', 'p50 ms', 'p99 ms', 'max ms', 'queries/s', 'SQL/query', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
+        [timedRow(search)],
+      ),
+    );
+    say('queries: a word as often as it is used (half), a rare word, two words, a word of another script or an emoji, a word no message has');
+    targets.push({ target: `search first page p99 ≤ 20 ms at ${count(search.messages)} messages`, measured: `${fixed(search.p99, 2)} ms`, pass: search.p99 <= 20 && search.errors === 0 });
   }
 
   if (login.length > 0) {
     say();
-    say(`5. Login under a password-guessing attack: one user logging in, ${P.login.attackers} attackers guessing other accounts (bcrypt cost 12)`);
+    say(`6. Login under a password-guessing attack: one user logging in, ${P.login.attackers} attackers guessing other accounts (bcrypt cost 12)`);
     say(
       table(
         ['setting', 'attackers', 'logins', 'p50 ms', 'p99 ms', 'max ms', 'failed', 'guesses answered', 'server CPU', 'load CPU'],
@@ -844,6 +918,7 @@ async function main() {
     fanout,
     memory,
     history,
+    search,
     login,
     targets,
     profiles,

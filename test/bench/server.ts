@@ -3,7 +3,7 @@
  * own core): `ours` (the messenger app from src/app.ts, configured by the
  * environment the harness passes), `stack` or `transport` (the baselines).
  * Prints nothing; answers the harness over IPC: forced-GC memory readings,
- * CPU time, history seeding, and in-process CPU profiles of one scenario.
+ * CPU time, history and search seeding, and in-process CPU profiles of one scenario.
  * Run with --expose-gc.
  */
 import { setMaxListeners } from 'node:events';
@@ -22,6 +22,7 @@ interface Target {
   stats(): Record<string, number>;
   stop(): Promise<void>;
   seed?(args: SeedArgs): Promise<{ ms: number; rows: number }>;
+  seedTexts?(args: SeedArgs): Promise<{ ms: number; rows: number }>;
 }
 
 interface SeedArgs {
@@ -88,6 +89,38 @@ async function startOurs(): Promise<Target> {
         await db.$disconnect();
       }
     },
+    /**
+     * Writes `count` messages of varied text (./words.ts) into the chat with
+     * their search words, as sends store them, so the databases index them
+     * (through a separate Prisma client, as `seed` does). Timestamps are one
+     * second apart.
+     */
+    async seedTexts({ chatId, authorId, count }) {
+      const [{ openDatabase }, { searchText }, { messageText, seeded }] = await Promise.all([
+        import('../../src/db/client.ts'),
+        import('../../src/domain/search-text.ts'),
+        import('./words.ts'),
+      ]);
+      const db = await openDatabase(config.databaseUrl);
+      const started = performance.now();
+      try {
+        const chat = await db.chat.findUniqueOrThrow({ where: { id: chatId }, select: { lastSeq: true } });
+        const random = seeded(11);
+        const since = Date.now() - (count + 1) * 1000;
+        for (let from = 1; from <= count; from += 1000) {
+          const data = Array.from({ length: Math.min(1000, count - from + 1) }, (_, i) => {
+            const seq = chat.lastSeq + from + i;
+            const text = messageText(random);
+            return { chatId, authorId, seq, text, searchText: searchText(text), createdAt: new Date(since + (from + i) * 1000) };
+          });
+          await db.message.createMany({ data });
+        }
+        await db.chat.update({ where: { id: chatId }, data: { lastSeq: chat.lastSeq + count, lastActivityAt: new Date() } });
+        return { ms: performance.now() - started, rows: count };
+      } finally {
+        await db.$disconnect();
+      }
+    },
   };
 }
 
@@ -126,6 +159,10 @@ async function main() {
     seed: (args: SeedArgs) => {
       if (!target.seed) throw new Error(`${kind} cannot seed history`);
       return target.seed(args);
+    },
+    seedTexts: (args: SeedArgs) => {
+      if (!target.seedTexts) throw new Error(`${kind} cannot seed messages to search`);
+      return target.seedTexts(args);
     },
     async profileStart() {
       profiler = new Session();

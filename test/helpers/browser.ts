@@ -78,10 +78,12 @@ export interface ChatRow {
   name: string;
   online: boolean;
   unread: number;
+  /** Unread messages that mention the person. */
+  mentions: number;
   preview: string;
 }
 
-/** The chat list as a person reads it: each chat's name, online dot, unread count and last message. */
+/** The chat list as a person reads it: each chat's name, online dot, unread and mention counts and last message. */
 export function chatRows(page: Page): Promise<ChatRow[]> {
   return chatList(page)
     .getByRole('listitem')
@@ -90,6 +92,7 @@ export function chatRows(page: Page): Promise<ChatRow[]> {
         name: item.querySelector('.name')?.textContent ?? '',
         online: item.querySelector('.dot')?.classList.contains('online') ?? false,
         unread: Number.parseInt(item.querySelector('.unread')?.textContent ?? '0', 10),
+        mentions: Number.parseInt(item.querySelector('.mentions')?.textContent?.replace('@', '') ?? '0', 10),
         preview: item.querySelector('.preview')?.textContent ?? '',
       })),
     );

@@ -233,3 +233,62 @@ export async function goneMessageId(server: TestServer, someone: SignedUp): Prom
 
 /** A cursor holding `text` as it is, for cursors a client made up (the server's are opaque base64url). */
 export const cursorOf = (text: string) => Buffer.from(text).toString('base64url');
+
+export const REACTION_FIELDS = /* GraphQL */ `
+  fragment ReactionFields on Message {
+    id
+    reactions { emoji count reactedByMe users { username } }
+  }
+`;
+export const ADD_REACTION = /* GraphQL */ `
+  mutation AddReaction($messageId: ID!, $emoji: String!) { addReaction(messageId: $messageId, emoji: $emoji) { ...ReactionFields } }
+  ${REACTION_FIELDS}
+`;
+export const REMOVE_REACTION = /* GraphQL */ `
+  mutation RemoveReaction($messageId: ID!, $emoji: String!) { removeReaction(messageId: $messageId, emoji: $emoji) { ...ReactionFields } }
+  ${REACTION_FIELDS}
+`;
+export const PIN = /* GraphQL */ `
+  mutation Pin($id: ID!) { pinMessage(id: $id) { id pinnedAt pinnedBy { username } } }
+`;
+export const UNPIN = /* GraphQL */ `
+  mutation Unpin($id: ID!) { unpinMessage(id: $id) { id pinnedAt pinnedBy { username } } }
+`;
+export const SEARCH = /* GraphQL */ `
+  query Search($query: String!, $chatId: ID, $first: Int, $after: String) {
+    searchMessages(query: $query, chatId: $chatId, first: $first, after: $after) {
+      edges { cursor node { snippet message { id seq text chat { id } } } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }
+`;
+export const BLOCK = /* GraphQL */ `
+  mutation Block($username: String!) { blockUser(username: $username) }
+`;
+export const UNBLOCK = /* GraphQL */ `
+  mutation Unblock($username: String!) { unblockUser(username: $username) }
+`;
+
+/** Sends `text` as a reply to `replyToId`; throws on errors. */
+export async function reply(server: TestServer, sender: SignedUp, chatId: string, replyToId: string, text: string, clientId?: string) {
+  return ok(await server.gql(SEND, { input: { chatId, text, replyToId, clientId } }, sender.token), 'sendMessage');
+}
+
+export async function react(server: TestServer, user: SignedUp, messageId: string, emoji: string) {
+  return ok(await server.gql(ADD_REACTION, { messageId, emoji }, user.token), 'addReaction');
+}
+
+export async function block(server: TestServer, blocker: SignedUp, username: string) {
+  return ok<boolean>(await server.gql(BLOCK, { username }, blocker.token), 'blockUser');
+}
+
+/** searchMessages as `caller`: the raw result (for errors) and the hits' [seq, text, snippet]. */
+export async function search(server: TestServer, caller: SignedUp, query: string, args: { chatId?: string; first?: number; after?: string } = {}) {
+  const result = await server.gql(SEARCH, { query, ...args }, caller.token);
+  const page = result.data?.searchMessages;
+  return {
+    result,
+    page,
+    hits: (page?.edges ?? []).map((edge: any) => [edge.node.message.seq, edge.node.message.text, edge.node.snippet] as const),
+  };
+}
