@@ -14,7 +14,6 @@ import { createPresence } from './domain/presence.ts';
 import { createRateLimits } from './domain/rate-limits.ts';
 import { startRetentionSweeper } from './domain/retention.ts';
 import { createTypingTracker } from './domain/typing.ts';
-import { createRedisTarget } from './events-redis.ts';
 import { createEventBus } from './events.ts';
 import { createMetrics } from './server/metrics.ts';
 import { withWebApp } from './server/web-app.ts';
@@ -43,7 +42,8 @@ export async function createApp(config: AppConfig): Promise<App> {
   const logger = pino({ level: config.logLevel });
   const applied = await applyMigrations({ provider: providerOf(config.databaseUrl), url: config.databaseUrl });
   if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
-  const redis = config.redisUrl ? createRedisTarget(config.redisUrl, logger) : null;
+  // Imported only when configured: a single instance never loads ioredis.
+  const redis = config.redisUrl ? (await import('./events-redis.ts')).createRedisTarget(config.redisUrl, logger) : null;
   const bus = createEventBus(redis ?? undefined);
   const metrics = createMetrics({
     eventListeners: () => bus.listenerCount(),

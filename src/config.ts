@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Limit, RateLimitSettings } from './domain/rate-limits.ts';
+import { projectRoot } from './paths.ts';
 import type { DocumentLimits } from './server/limits.ts';
 
 /** Everything the app reads from its environment, already validated. */
@@ -124,7 +124,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(2_000),
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(25_000),
-  WEB_ROOT: z.string().min(1).default(fileURLToPath(new URL('../dist/web', import.meta.url))),
+  WEB_ROOT: z.string().min(1).default(join(projectRoot, 'dist', 'web')),
 });
 
 const limit = (points: number, seconds: number): Limit => ({ points, seconds });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { SETTINGS } from '../src/config.ts';
+import { openDatabase } from '../src/db/client.ts';
 import { applyMigrations, migrationsDir } from '../src/db/migrations.ts';
 import { CloseCode } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,21 @@ describe('lifecycle', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('refuses to start on a database where a migration did not finish, however often it started before', async () => {
+    const config = testConfig();
+    await (await startServer(config)).stop();
+    const db = await openDatabase(config.databaseUrl);
+    try {
+      // What a migration that failed half-way leaves behind.
+      await db.$executeRawUnsafe(
+        'UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = (SELECT MAX(migration_name) FROM _prisma_migrations)',
+      );
+    } finally {
+      await db.$disconnect();
+    }
+    await expect(startServer(config)).rejects.toThrow(/failed migrations/);
   });
 });
 

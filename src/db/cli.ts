@@ -15,10 +15,10 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { projectRoot } from '../paths.ts';
 import {
   applyMigrations,
   checkMigrations,
-  projectRoot,
   providerOf,
   schemaFile,
   withProvider,

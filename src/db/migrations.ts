@@ -22,9 +22,8 @@
 import { createRequire } from 'node:module';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import {
   bindMigrationAwareSqlAdapterFactory,
   type ErrorRegistry,
@@ -32,13 +31,12 @@ import {
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
+import { projectRoot } from '../paths.ts';
 import { EXTERNAL_TABLES } from './external-tables.ts';
 
 /** The databases the server supports; also the `provider` written in migration_lock.toml. */
 export type Provider = 'sqlite' | 'postgresql';
 
-/** The folder holding package.json, prisma.config.ts and prisma/. */
-export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** prisma/schema.prisma: the one datamodel, written for SQLite. */
 export const schemaFile = path.join(projectRoot, 'prisma', 'schema.prisma');
 /** The copy of the datamodel kept next to each Postgres migration.sql. */
@@ -85,9 +83,12 @@ export async function applyMigrations(opts: { provider: Provider; url: string; l
     // A running server writes to the same file now and then: wait for it.
     factory = new PrismaBetterSqlite3({ url: file, timeout: opts.lockWaitMs ?? SQLITE_LOCK_WAIT_MS });
   } else {
+    // Imported here, so that SQLite servers never load pg.
+    const { PrismaPg } = await import('@prisma/adapter-pg');
     factory = wholeScripts(new PrismaPg({ connectionString: opts.url }));
   }
   const migrationsList = await readMigrations(opts.provider);
+  if (await allApplied(factory, migrationsList)) return [];
   const { appliedMigrationNames } = await withEngine(factory, (engine) =>
     engine.applyMigrations({ migrationsList, filters }),
   );
@@ -273,6 +274,30 @@ async function readMigrations(provider: Provider): Promise<MigrationList> {
       })),
     ),
   };
+}
+
+/**
+ * Whether `_prisma_migrations` records every migration of the folder as
+ * finished and not rolled back: then the engine would apply nothing, and a
+ * start skips loading it (its wasm memory, some 45 MB, is never given back).
+ * Anything else (no table yet, a failed or missing migration) is the
+ * engine's to apply or to report.
+ */
+async function allApplied(factory: SqlMigrationAwareDriverAdapterFactory, migrations: MigrationList): Promise<boolean> {
+  const adapter = await factory.connect();
+  try {
+    const { rows } = await adapter.queryRaw({
+      sql: 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      args: [],
+      argTypes: [],
+    });
+    const applied = new Set(rows.map(([name]) => name));
+    return migrations.migrationDirectories.every((migration) => applied.has(migration.path));
+  } catch {
+    return false;
+  } finally {
+    await adapter.dispose();
+  }
 }
 
 /**

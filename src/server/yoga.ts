@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { getOperationAST, type DocumentNode } from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -80,7 +79,9 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
     // GraphiQL from the npm package, its code inlined in the page: yoga's
     // default page loads it from a CDN, which locked-down networks cannot reach.
     graphiql: config.env !== 'production' && { title: 'Messenger' },
-    renderGraphiQL,
+    // Imported on the first GraphiQL request: the inlined page's code is
+    // tens of MB once loaded, held by every server that never shows it.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     cors: corsPolicy(config),
     landingPage: false,
     maxRequestBodySize: config.maxBodyBytes,

@@ -19,6 +19,7 @@ import { ADD_MEMBER, CREATE_GROUP, REGISTER, SEND_MESSAGE } from './operations.t
 import { formatHeapGrowth, heapGrowth, type HeapGrowth } from './heap.ts';
 import { formatProfile, summarizeProfileFile, type ProfileSummary } from './profile.ts';
 import { coreWindow, count, fixed, machineInfo, percent, table, verdict, type TargetCheck } from './report.ts';
+import { productionRuntime, startScenario, type StartRow } from './start.ts';
 import { postGraphQL } from '../helpers/http.ts';
 import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
@@ -26,7 +27,7 @@ import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
 const HELP = `Usage: npm run bench [-- options]
   --quick            small N and short runs (< 30 s): a smoke test of the harness
-  --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login
+  --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login,start
   --profile          CPU-profile the messenger during each scenario (skews its figures);
                      writes .cpuprofile files next to the JSON and prints top self time
   --heap             in the memory scenario, heap-snapshot the messenger before and after the
@@ -35,7 +36,7 @@ const HELP = `Usage: npm run bench [-- options]
                      (the server must support it; a throwaway database is best)
   --help`;
 
-const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'search', 'login'] as const;
+const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'search', 'login', 'start'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -147,7 +148,13 @@ async function startServer(kind: Kind, settings: Record<string, string> = {}): P
           ...settings,
         }
       : { NODE_ENV: 'production' };
-  const child = new Child(`${kind} server`, './server.ts', [kind], { core: SERVER_CORE, nodeArgs: ['--expose-gc'], env });
+  // Every server runs with the node flags and allocator setting npm start uses.
+  const runtime = productionRuntime();
+  const child = new Child(`${kind} server`, './server.ts', [kind], {
+    core: SERVER_CORE,
+    nodeArgs: [...new Set(['--expose-gc', ...runtime.nodeArgs])],
+    env: { ...runtime.env, ...env },
+  });
   children.add(child);
   const { url } = await withTimeout(child.ready, 90_000, `${kind} server did not start`);
   return { kind, child, url, wsUrl: url.replace(/^http/, 'ws') };
@@ -735,6 +742,7 @@ async function main() {
   if (run.has('history')) history = await historyScenario(await server('ours', true), fixture, load);
   if (run.has('search')) search = await searchScenario(await server('ours', true), fixture, load);
   const login = run.has('login') ? await loginScenario(load) : [];
+  const starts: StartRow[] = run.has('start') ? await startScenario(tempDir) : [];
 
   for (const running of servers.values()) await stopServer(running);
   await Promise.all([load.stop(), subs.stop()]);
@@ -888,6 +896,15 @@ async function main() {
     }
   }
 
+  if (starts.length > 0) {
+    say();
+    say('7. Resident memory at start: `npm start` as the README runs it, 3 s after it listens');
+    say(table(['start', 'RSS MB', 'ready s'], starts.map((row) => [row.start, fixed(row.rssMB), fixed(row.readyMs / 1000, 2)])));
+    say('ready = from spawning npm start (which builds dist/server.mjs first) to its "server listening" line');
+    const later = starts.at(-1)!;
+    targets.push({ target: 'resident memory at start (existing database) ≤ 150 MB', measured: `${fixed(later.rssMB)} MB`, pass: later.rssMB <= 150 });
+  }
+
   say();
   say(`Targets${options.quick ? ' (quick mode: small N, indicative only)' : ''}`);
   say(table(['target', 'measured', ''], targets.map((check) => [check.target, check.measured, verdict(check.pass)])));
@@ -920,6 +937,7 @@ async function main() {
     history,
     search,
     login,
+    starts,
     targets,
     profiles,
     heaps,

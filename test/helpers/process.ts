@@ -11,10 +11,11 @@ export interface ServerProcess {
 }
 
 /**
- * `src/main.ts` in its own process, as `npm start` runs it (on a free port,
- * logging at info), resolved once it reports that it listens. With `npm`,
- * through `npm start` itself, in a process group of its own (its pid is the
- * group's), as a terminal or a service manager starts it.
+ * `src/main.ts` in its own process (through tsx, on a free port, logging at
+ * info), resolved once it reports that it listens. With `npm`, through
+ * `npm start` itself (which bundles it into dist/server.mjs and runs that),
+ * in a process group of its own (its pid is the group's), as a terminal or a
+ * service manager starts it.
  */
 export async function spawnServer(env: Record<string, string>, { npm = false } = {}): Promise<ServerProcess> {
   const [command, args] = npm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
