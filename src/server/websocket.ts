@@ -37,7 +37,7 @@ interface EnvelopedRoot extends ResultWriter {
  * reach a thousand sockets as one JSON encoding and a thousand writes:
  * graphql-ws encodes, awaits and writes every message per subscriber
  * (README, "Performance"). Subscriptions run in a broadcast group
- * (./broadcast.ts) write through the same `writeResult` and yield nothing here.
+ * (./broadcast.ts) write through the same `writeResult` and are not streamed here.
  */
 function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
   const iterator = results[Symbol.asyncIterator]();
@@ -252,6 +252,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       subscribe: async (args) => {
         const root = args.rootValue as EnvelopedRoot;
         const results = await root.subscribe(args);
+        if (root.membership) return root.membership;
         return Symbol.asyncIterator in results ? streamTo(root, results) : results;
       },
     },
