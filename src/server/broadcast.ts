@@ -7,8 +7,8 @@ import { withoutHttpHints } from './errors.ts';
  * WebSocket server puts one in each operation's rootValue.
  */
 export interface ResultWriter {
-  /** Writes one result; the promise, when there is one, resolves once the transport has taken it (see streamTo). */
-  writeResult(json: string): Promise<void> | void;
+  /** Writes one result (its JSON, UTF-8); the promise, when there is one, resolves once the transport has taken it (see streamTo). */
+  writeResult(json: Buffer): Promise<void> | void;
   /**
    * Set when the operation joined a broadcast group: its whole stream (it
    * yields nothing, only ends), for the transport to run as it is rather
@@ -22,10 +22,10 @@ export const writerOf = (root: unknown): ResultWriter | undefined =>
 
 // Results are JSON-encoded once however many sockets they go to: subscribers
 // sharing an execution receive the same result object.
-const encoded = new WeakMap<object, string>();
+const encoded = new WeakMap<object, Buffer>();
 export const encodeResult = (result: ExecutionResult) => {
   let json = encoded.get(result);
-  if (json === undefined) encoded.set(result, (json = JSON.stringify(withoutHttpHints(result))));
+  if (json === undefined) encoded.set(result, (json = Buffer.from(JSON.stringify(withoutHttpHints(result)))));
   return json;
 };
 

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ExecutionArgs, ExecutionResult, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -62,6 +63,36 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
   };
 }
 
+/** The TCP socket under a `ws` socket. */
+const tcpOf = (socket: WebSocket) => (socket as unknown as { _socket: Socket })._socket;
+
+/**
+ * One unmasked, final text frame (RFC 6455, section 5.2) holding `parts`, in
+ * one buffer. Written straight to the TCP socket, it costs one write where
+ * `ws` makes two, header and payload (README, "Performance"). Sound because
+ * this server negotiates no extension: `ws` then queues nothing of its own,
+ * and writes each frame of its own (pings, closes) in one synchronous go.
+ */
+function textFrame(parts: Buffer[]): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  let at = header;
+  for (const part of parts) at += part.copy(frame, at);
+  return frame;
+}
+
+const NEXT_END = Buffer.from('}');
+
 /**
  * Writes `next` messages of operation `id`. A socket with more than
  * `maxBuffered` bytes queued unread is a reader too slow for its events: it is
@@ -71,14 +102,15 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
  * replay); live fan-out does not wait.
  */
 function resultWriter(socket: WebSocket, id: string, maxBuffered: number, onSlow: () => void): ResultWriter {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
   return {
     writeResult(json) {
       if (socket.readyState !== socket.OPEN) return;
       const buffered = socket.bufferedAmount;
       if (buffered > maxBuffered) return onSlow();
-      if (buffered < maxBuffered / 4) return socket.send(prefix + json + '}');
-      return new Promise<void>((resolve) => socket.send(prefix + json + '}', () => resolve()));
+      const frame = textFrame([prefix, json, NEXT_END]);
+      if (buffered < maxBuffered / 4) return void tcpOf(socket).write(frame);
+      return new Promise<void>((resolve) => tcpOf(socket).write(frame, () => resolve()));
     },
   };
 }
@@ -108,7 +140,14 @@ interface WebSocketDeps {
 export function attachWebSocketServer({ httpServer, yoga, services, metrics, logger }: WebSocketDeps) {
   const { config, presence, bus } = services;
   const limits = config.websocket;
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: limits.maxPayloadBytes });
+  // No permessage-deflate (`ws`'s default, kept explicit): it would cost a zlib
+  // context per socket, and textFrame writes frames uncompressed.
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: yoga.graphqlEndpoint,
+    maxPayload: limits.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
   const states = new WeakMap<object, SocketState>();
   const stateOf = (extra: object) => {
     let state = states.get(extra);
