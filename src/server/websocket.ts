@@ -1,25 +1,24 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ExecutionArgs, ExecutionResult, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from '../context.ts';
+import type { Client } from '../domain/accounts.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
 import { AppError } from '../errors.ts';
 import { clientOf } from './client.ts';
 import { withCode, withoutHttpHints } from './errors.ts';
+import { GOING_AWAY, serveGraphqlWs, type SocketExtra } from './graphql-ws-server.ts';
 import { createSocketSessions } from './socket-sessions.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
 // setTimeout takes at most a signed 32-bit number of milliseconds.
 const MAX_TIMER_MS = 2 ** 31 - 1;
-// RFC 6455 "going away": the server is shutting down; clients may reconnect.
-const GOING_AWAY = 1001;
 // graphql-ws has no "too many sockets" code; its "too many" close code says it best.
 const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 /** More than WS_MAX_BUFFERED_BYTES waited unread: the client resumes with afterSeq (README, "Live updates"). */
@@ -115,7 +114,11 @@ function resultWriter(socket: WebSocket, id: string, maxBuffered: number, onSlow
   };
 }
 
-interface SocketState {
+/** What the server keeps of each socket: graphql-ws hands it back as `ctx.extra`. */
+interface SocketState extends SocketExtra {
+  client: Client;
+  /** Counted among its address's sockets without connection_init until it sends one or closes. */
+  pending: boolean;
   /** Set once the socket is registered: its user counted online, its session watched. */
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
@@ -148,12 +151,6 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
     maxPayload: limits.maxPayloadBytes,
     perMessageDeflate: false,
   });
-  const states = new WeakMap<object, SocketState>();
-  const stateOf = (extra: object) => {
-    let state = states.get(extra);
-    if (!state) states.set(extra, (state = { operations: 0 }));
-    return state;
-  };
   const sessions = createSocketSessions({
     db: services.prisma,
     bus,
@@ -165,40 +162,41 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
     metrics.slowReaderCloses.inc();
     socket.close(SLOW_READER, 'Reader too slow: resubscribe with afterSeq');
   };
+  const expire = (socket: WebSocket) => sessions.end(socket, 'Token expired');
 
   // Before graphql-ws sees a socket: how many sockets an address opens, and
   // how many of them have not sent connection_init yet (each holds memory
   // and a timer until then).
   const pending = new Map<string, number>();
-  const initialised = new WeakMap<WebSocket, () => void>();
-  wss.on('connection', (socket, request) => {
-    const { address } = clientOf(request, config.trustProxy);
+  const settle = (state: SocketState) => {
+    if (!state.pending) return;
+    state.pending = false;
+    const { address } = state.client;
+    const left = (pending.get(address) ?? 1) - 1;
+    if (left > 0) pending.set(address, left);
+    else pending.delete(address);
+  };
+  const opened = (socket: WebSocket, request: IncomingMessage): SocketState => {
+    const state: SocketState = { socket, client: clientOf(request, config.trustProxy), pending: true, operations: 0 };
+    const { address } = state.client;
     pending.set(address, (pending.get(address) ?? 0) + 1);
-    let waiting = true;
-    const settle = () => {
-      if (!waiting) return;
-      waiting = false;
-      const left = (pending.get(address) ?? 1) - 1;
-      if (left > 0) pending.set(address, left);
-      else pending.delete(address);
-    };
-    initialised.set(socket, settle);
-    socket.once('close', settle);
     if (pending.get(address)! > limits.maxPendingPerAddress) {
       socket.close(TOO_MANY_SOCKETS, 'Too many sockets without connection_init from this address');
-      return;
+      return state;
     }
     services.limits.take('connectionsPerAddress', address).catch((error: unknown) => {
       if (error instanceof AppError) socket.close(TOO_MANY_SOCKETS, error.message);
       else logger.error({ err: error }, 'counting connections failed');
     });
-  });
+    return state;
+  };
 
-  const disposable = useServer<Record<string, unknown>>(
+  const disposable = serveGraphqlWs<SocketState>(
+    wss,
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async (ctx) => {
-        initialised.get(ctx.extra.socket)?.();
+        settle(ctx.extra);
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
         const viewer = await services.auth.check(token);
@@ -214,10 +212,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           socket.close(TOO_MANY_SOCKETS, 'Too many sockets for this user');
           return false;
         }
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
         state.viewer = viewer;
         const untilExpiry = viewer.tokenExpiresAt.getTime() - Date.now();
-        state.expiryTimer = setTimeout(() => sessions.end(socket, 'Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
+        state.expiryTimer = setTimeout(expire, Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS), socket);
         sessions.add(viewer.sessionId, socket);
         presence.connect(viewer.userId);
         metrics.sockets.inc();
@@ -225,7 +223,8 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       },
       // Not onDisconnect, which graphql-ws skips for a socket that closed before its acknowledgement.
       onClose: async (ctx) => {
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
+        settle(state);
         clearTimeout(state.expiryTimer);
         const { viewer } = state;
         if (!viewer) return;
@@ -237,7 +236,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         });
       },
       onSubscribe: async (ctx, id, payload) => {
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
         // Frames that arrive after the session ended are never run.
         if (!state.viewer || sessions.isRevoked(ctx.extra.socket)) {
           return [createGraphQLError('The session has ended.', { extensions: { code: 'UNAUTHENTICATED' } })];
@@ -249,11 +248,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
             }),
           ];
         }
-        const socketContext: SocketContext = { viewer: state.viewer, client: clientOf(ctx.extra.request, config.trustProxy) };
+        const socketContext: SocketContext = { viewer: state.viewer, client: state.client };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           ...socketContext,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
         });
@@ -282,7 +280,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         return args;
       },
       onComplete: (ctx) => {
-        stateOf(ctx.extra).operations -= 1;
+        ctx.extra.operations -= 1;
         metrics.subscriptions.dec();
       },
       // Queries and mutations, whose results graphql-ws sends itself.
@@ -295,8 +293,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         return Symbol.asyncIterator in results ? streamTo(root, results) : results;
       },
     },
-    wss,
-    limits.keepAliveMs,
+    { keepAliveMs: limits.keepAliveMs, extraOf: opened, logger },
   );
 
   return {
