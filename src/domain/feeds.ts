@@ -74,17 +74,16 @@ const asIs = <E, U>(_deps: FeedDeps, event: E) => Promise.resolve(event as unkno
 /** One follower as ./delivery.ts sees it. */
 class Following<E> implements ChatSubscriber<E> {
   private following = true;
-  private readonly unfollow: () => void;
 
   constructor(
-    delivery: Delivery,
-    topic: ChatTopic,
+    private readonly delivery: Delivery,
+    private readonly topic: ChatTopic,
     readonly viewerId: string,
     readonly chatId: string | null,
     readonly accept: (event: E) => boolean,
     private readonly listener: FeedListener<E>,
   ) {
-    this.unfollow = delivery.follow(topic, this as ChatSubscriber<any>);
+    delivery.follow(topic, this as ChatSubscriber<any>);
   }
 
   onEvent(event: E) {
@@ -99,7 +98,7 @@ class Following<E> implements ChatSubscriber<E> {
 
   stop() {
     this.following = false;
-    this.unfollow();
+    this.delivery.unfollow(this.topic, this as ChatSubscriber<any>);
   }
 }
 
@@ -220,13 +219,14 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
     const live = (ref: MessageRef) => {
       if (ref.seq > lastReplayed) void deliver(loadOnce(deps, ref));
     };
-    const unfollow = deps.delivery.follow('message:added', {
+    const subscriber: ChatSubscriber<MessageRef> = {
       viewerId: userId,
       chatId,
-      accept: () => true,
+      accept: acceptAll,
       onEvent: (ref) => (buffered ? buffered.push(ref) : live(ref)),
       onLost: () => stop(),
-    });
+    };
+    deps.delivery.follow('message:added', subscriber);
     try {
       while (!stopped) {
         if (!may.takePart((await deps.audience.members(chatId)).get(userId) ?? null)) {
@@ -250,7 +250,7 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
       for (const ref of seam) live(ref);
       await stop;
     } finally {
-      unfollow();
+      deps.delivery.unfollow('message:added', subscriber);
     }
   });
 }

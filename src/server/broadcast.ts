@@ -1,4 +1,4 @@
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import type { ChatFeed, FeedListener } from '../domain/feeds.ts';
 import { withoutHttpHints } from './errors.ts';
 
@@ -44,9 +44,13 @@ interface Group {
   /** Deliveries (and ends) in event order, so every member sees its events in order. */
   queue: Promise<void>;
   maskError: (error: unknown) => GraphQLError;
+  execute: EventExecutor;
   /** A member left: the group goes when its last one has. */
   leave: (group: Group) => void;
 }
+
+/** Executes an event as the member whose operation `args` is, in a context of its own (so the access checks are its own). */
+type EventExecutor = (args: ExecutionArgs, key: string, payload: unknown) => Promise<ExecutionResult>;
 
 const DONE: IteratorResult<never> = { done: true, value: undefined as never };
 
@@ -67,8 +71,7 @@ class Member implements AsyncIterableIterator<never>, FeedListener {
     private readonly group: Group,
     feed: ChatFeed,
     readonly writer: ResultWriter,
-    /** Executes an event as this member (each its own context, so the access checks are its own). */
-    readonly execute: (payload: unknown) => Promise<ExecutionResult>,
+    readonly args: ExecutionArgs,
   ) {
     group.members += 1;
     this.following = feed.follow(this);
@@ -118,7 +121,7 @@ class Member implements AsyncIterableIterator<never>, FeedListener {
 }
 
 /** Writes an event to its recipients: one execution, one encoding, one loop of writes. */
-async function send({ maskError }: Group, delivery: Delivery, loading: Promise<unknown>) {
+async function send({ key, maskError, execute }: Group, delivery: Delivery, loading: Promise<unknown>) {
   // Every recipient may receive the event (src/domain/delivery.ts), and the
   // selection is the same for all: any one of them can execute it for all.
   const executor = delivery.recipients.find((member) => !member.returned);
@@ -127,7 +130,7 @@ async function send({ maskError }: Group, delivery: Delivery, loading: Promise<u
   try {
     const value = await loading;
     if (value === null) return;
-    result = await executor.execute(value);
+    result = await execute(executor.args, key, value);
     if (result.errors) result = { ...result, errors: result.errors.map((error) => maskError(error)) };
   } catch (error) {
     result = { errors: [maskError(error)] };
@@ -148,7 +151,7 @@ async function send({ maskError }: Group, delivery: Delivery, loading: Promise<u
  * Results with errors are masked here with `maskError`, because they do not
  * pass through the enveloped pipeline's result hooks.
  */
-export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
+export function createBroadcast(maskError: (error: unknown) => GraphQLError, execute: EventExecutor) {
   const groups = new Map<string, Group>();
   const leave = (group: Group) => {
     group.members -= 1;
@@ -161,13 +164,13 @@ export function createBroadcast(maskError: (error: unknown) => GraphQLError) {
      * when the feed does, after the member's last write, and leaves the group
      * when returned.
      */
-    join(key: string, feed: ChatFeed, writer: ResultWriter, execute: Member['execute']): AsyncIterableIterator<never> {
+    join(key: string, feed: ChatFeed, writer: ResultWriter, args: ExecutionArgs): AsyncIterableIterator<never> {
       let group = groups.get(key);
       if (!group) {
-        group = { key, feed, members: 0, collecting: null, queue: Promise.resolve(), maskError, leave };
+        group = { key, feed, members: 0, collecting: null, queue: Promise.resolve(), maskError, execute, leave };
         groups.set(key, group);
       }
-      return new Member(group, feed, writer, execute);
+      return new Member(group, feed, writer, args);
     },
   };
 }

@@ -73,8 +73,6 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
   const viewerDependent = new WeakMap<DocumentNode, boolean>();
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 
-  const broadcast = createBroadcast(maskError);
-
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
 
@@ -106,6 +104,8 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
     return result;
   };
 
+  const broadcast = createBroadcast(maskError, executeEvent);
+
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn((async (args: ExecutionArgs) => {
@@ -127,7 +127,7 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
         const feed = chatFeedOf(stream);
         const writer = writerOf(args.rootValue);
         if (feed && writer) {
-          writer.membership = broadcast.join(key, feed, writer, (payload) => executeEvent(args, key, payload));
+          writer.membership = broadcast.join(key, feed, writer, args);
           return writer.membership;
         }
         return mapAsyncIterator(stream, (payload) => executeEvent(args, key, payload));

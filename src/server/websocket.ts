@@ -24,10 +24,6 @@ const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 /** More than WS_MAX_BUFFERED_BYTES waited unread: the client resumes with afterSeq (README, "Live updates"). */
 export const SLOW_READER = 4413;
 
-interface EnvelopedRoot extends ResultWriter {
-  execute: typeof executeFn;
-  subscribe: typeof subscribeFn;
-}
 
 /**
  * Writes each of a subscription's results to its socket as a graphql-ws
@@ -39,7 +35,7 @@ interface EnvelopedRoot extends ResultWriter {
  * (README, "Performance"). Subscriptions run in a broadcast group
  * (./broadcast.ts) write through the same `writeResult` and are not streamed here.
  */
-function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
+function streamTo(root: OperationRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
   const iterator = results[Symbol.asyncIterator]();
   let pumping: Promise<IteratorResult<never>> | undefined;
   const pump = async (): Promise<IteratorResult<never>> => {
@@ -93,25 +89,38 @@ function textFrame(parts: Buffer[]): Buffer {
 const NEXT_END = Buffer.from('}');
 
 /**
- * Writes `next` messages of operation `id`. A socket with more than
- * `maxBuffered` bytes queued unread is a reader too slow for its events: it is
- * closed (`onSlow`) rather than buffered for without bound, and its client
- * resumes with afterSeq. Above a quarter of that, a write returns a promise
- * that resolves once the socket has taken it, for streams that can wait (a
+ * Each operation's rootValue: its enveloped `execute` and `subscribe`, and
+ * the writer of its `next` messages. A socket with more than `maxBuffered`
+ * bytes queued unread is a reader too slow for its events: it is closed
+ * (`onSlow`) rather than buffered for without bound, and its client resumes
+ * with afterSeq. Above a quarter of that, a write returns a promise that
+ * resolves once the socket has taken it, for streams that can wait (a
  * replay); live fan-out does not wait.
  */
-function resultWriter(socket: WebSocket, id: string, maxBuffered: number, onSlow: () => void): ResultWriter {
-  const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-  return {
-    writeResult(json) {
-      if (socket.readyState !== socket.OPEN) return;
-      const buffered = socket.bufferedAmount;
-      if (buffered > maxBuffered) return onSlow();
-      const frame = textFrame([prefix, json, NEXT_END]);
-      if (buffered < maxBuffered / 4) return void tcpOf(socket).write(frame);
-      return new Promise<void>((resolve) => tcpOf(socket).write(frame, () => resolve()));
-    },
-  };
+class OperationRoot implements ResultWriter {
+  membership?: AsyncIterableIterator<never>;
+  private readonly prefix: Buffer;
+
+  constructor(
+    readonly execute: typeof executeFn,
+    readonly subscribe: typeof subscribeFn,
+    private readonly socket: WebSocket,
+    id: string,
+    private readonly maxBuffered: number,
+    private readonly onSlow: (socket: WebSocket) => void,
+  ) {
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  }
+
+  writeResult(json: Buffer) {
+    const { socket, maxBuffered } = this;
+    if (socket.readyState !== socket.OPEN) return;
+    const buffered = socket.bufferedAmount;
+    if (buffered > maxBuffered) return this.onSlow(socket);
+    const frame = textFrame([this.prefix, json, NEXT_END]);
+    if (buffered < maxBuffered / 4) return void tcpOf(socket).write(frame);
+    return new Promise<void>((resolve) => tcpOf(socket).write(frame, () => resolve()));
+  }
 }
 
 /** What the server keeps of each socket: graphql-ws hands it back as `ctx.extra`. */
@@ -157,7 +166,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
     recheckMs: config.sessionRecheckSeconds * 1000,
     onError: (error) => logger.error({ err: error }, 'checking the sessions of open sockets failed'),
   });
-  const slowReader = (socket: WebSocket) => () => {
+  const slowReader = (socket: WebSocket) => {
     if (socket.readyState !== socket.OPEN) return;
     metrics.slowReaderCloses.inc();
     socket.close(SLOW_READER, 'Reader too slow: resubscribe with afterSeq');
@@ -270,12 +279,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: {
-            execute,
-            subscribe,
-            ...resultWriter(ctx.extra.socket, id, limits.maxBufferedBytes, slowReader(ctx.extra.socket)),
-          } satisfies EnvelopedRoot,
+          // A copy: envelop builds the context with Object.assign, which leaves
+          // V8 a dictionary of it, about twice the size, held as long as the operation.
+          contextValue: { ...(await contextFactory()) },
+          rootValue: new OperationRoot(execute, subscribe, ctx.extra.socket, id, limits.maxBufferedBytes, slowReader),
         };
         return args;
       },
@@ -285,9 +292,9 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       },
       // Queries and mutations, whose results graphql-ws sends itself.
       onNext: (_ctx, _id, _payload, _args, result) => withoutHttpHints(result),
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: async (args) => {
-        const root = args.rootValue as EnvelopedRoot;
+        const root = args.rootValue as OperationRoot;
         const results = await root.subscribe(args);
         if (root.membership) return root.membership;
         return Symbol.asyncIterator in results ? streamTo(root, results) : results;
