@@ -842,6 +842,11 @@ async function main() {
     say('marginal = RSS added per socket between the two sizes (no fixed costs)');
     for (const row of memory.filter((row) => row.server === LABEL.ours)) {
       targets.push({ target: `≤ 30 KB RSS per idle subscriber at ${row.subscribers}`, measured: `${fixed(row.rssPerSocketKB)} KB`, pass: row.rssPerSocketKB <= 30 });
+      // The issue's target, on the marginal figure: RSS per socket over all of them also
+      // carries what the fixed part of the process gained or gave back meanwhile.
+      if (row.marginalKB !== null) {
+        targets.push({ target: `≤ 15 KB RSS per idle subscriber at ${row.subscribers} (marginal)`, measured: `${fixed(row.marginalKB)} KB`, pass: row.marginalKB <= 15 });
+      }
     }
   }
 
