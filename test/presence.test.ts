@@ -184,6 +184,23 @@ describe('sockets that vanish', () => {
     }
   });
 
+  it('keeps a socket that answers its pings open and online across many keep-alive periods', async () => {
+    const [alice, bob, primer] = await newUsers(server, 'alice', 'bob', 'primer');
+    await createGroup(server, bob, { name: 'Awake', members: [name(alice), name(primer)] });
+    const watch = await watchStatus(bob, primer, [alice.user.id]);
+    const raw = new RawSocket(server.wsUrl);
+    try {
+      await raw.init({ authorization: `Bearer ${alice.token}` });
+      expect(await watch.next()).toEqual(status(alice, true, null));
+      await sleep(DETECT_MS);
+      expect(raw.isClosed).toBe(false);
+      expect(watch.fresh).toEqual([]);
+      expect((await presenceOf(bob, alice)).online).toBe(true);
+    } finally {
+      raw.dispose();
+    }
+  });
+
   it('counts a socket dropped without a close frame offline', async () => {
     const [alice, bob, primer] = await newUsers(server, 'alice', 'bob', 'primer');
     await createGroup(server, bob, { name: 'Dropped', members: [name(alice), name(primer)] });

@@ -21,8 +21,10 @@ export interface ChatSubscriber<E> {
 }
 
 export interface Delivery {
-  /** Starts handing `subscriber` the events of `topic` it may receive; returns the function that stops it. */
-  follow<T extends ChatTopic>(topic: T, subscriber: ChatSubscriber<Events[T]>): () => void;
+  /** Starts handing `subscriber` the events of `topic` it may receive. */
+  follow<T extends ChatTopic>(topic: T, subscriber: ChatSubscriber<Events[T]>): void;
+  /** Stops it (nothing when it does not follow `topic`). */
+  unfollow<T extends ChatTopic>(topic: T, subscriber: ChatSubscriber<Events[T]>): void;
   /** Subscribers following now (a leak shows as a count that only grows). */
   subscribers(): number;
 }
@@ -43,9 +45,12 @@ const add = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
   if (!set) map.set(key, (set = new Set()));
   set.add(value);
 };
+/** Whether `value` was there. */
 const remove = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
   const set = map.get(key);
-  if (set?.delete(value) && set.size === 0) map.delete(key);
+  if (!set?.delete(value)) return false;
+  if (set.size === 0) map.delete(key);
+  return true;
 };
 
 /**
@@ -131,21 +136,21 @@ export function createDelivery({
       else add(router.byChat, chatId, subscriber);
       router.size += 1;
       if (chatId !== null && (oneChatSubscribers += 1) === 1) followMemberships();
-      let following = true;
-      return () => {
-        if (!following) return;
-        following = false;
-        if (chatId === null) remove(router.byViewer, subscriber.viewerId, subscriber);
-        else remove(router.byChat, chatId, subscriber);
-        if ((router.size -= 1) === 0 && routers.get(topic) === router) {
-          router.off();
-          routers.delete(topic);
-        }
-        if (chatId !== null && (oneChatSubscribers -= 1) === 0) {
-          offMembership?.();
-          offMembership = null;
-        }
-      };
+    },
+    unfollow(topic, subscriber) {
+      const router = routers.get(topic);
+      const { chatId } = subscriber;
+      if (!router) return;
+      const removed = chatId === null ? remove(router.byViewer, subscriber.viewerId, subscriber) : remove(router.byChat, chatId, subscriber);
+      if (!removed) return;
+      if ((router.size -= 1) === 0) {
+        router.off();
+        routers.delete(topic);
+      }
+      if (chatId !== null && (oneChatSubscribers -= 1) === 0) {
+        offMembership?.();
+        offMembership = null;
+      }
     },
   };
 }

@@ -5,7 +5,7 @@ import type { Message } from '../generated/prisma/client.ts';
 import { may } from './access.ts';
 import type { Audience } from './audience.ts';
 import { blocks } from './blocks.ts';
-import type { ChatTopic, Delivery } from './delivery.ts';
+import type { ChatSubscriber, ChatTopic, Delivery } from './delivery.ts';
 import { includesAtMostAuthor, visibleMessages, type MessageQuery, type Retention } from './messages.ts';
 
 /** Replayed messages are read from the database this many at a time. */
@@ -39,6 +39,14 @@ function inOrder<U>(push: (value: U) => Promise<unknown>, fail: (error: unknown)
   };
 }
 
+/** Who follows a feed (./delivery.ts decides, per event, against the database, what reaches it). */
+export interface FeedListener<E = unknown> {
+  /** Each event the subscriber may receive, synchronously and in order. */
+  onEvent(event: E): void;
+  /** The feed ended by itself: the viewer of a one-chat feed no longer takes part in the chat. */
+  onEnd(): void;
+}
+
 /**
  * One subscriber's feed of a chat topic, in two parts: which events it gets
  * and what each becomes. `chatEvents` runs it as the subscriber's own async
@@ -46,13 +54,8 @@ function inOrder<U>(push: (value: U) => Promise<unknown>, fail: (error: unknown)
  * execution together instead (src/server/broadcast.ts).
  */
 export interface ChatFeed<E = unknown, U = unknown> {
-  /**
-   * Calls `onEvent` synchronously for each event the subscriber may receive
-   * (./delivery.ts decides, per event, against the database), in order,
-   * until the returned function is called. `onEnd` runs when the feed ends by
-   * itself: the viewer of a one-chat feed no longer takes part in the chat.
-   */
-  follow(onEvent: (event: E) => void, onEnd: () => void): () => void;
+  /** Hands `listener` the subscriber's events until `stop` is called. */
+  follow(listener: FeedListener<E>): { stop(): void };
   /** What is delivered for an event (null skips it); the same promise for every subscriber of the event. */
   load(event: E): Promise<U | null>;
 }
@@ -61,6 +64,62 @@ const CHAT_FEED = Symbol('chatFeed');
 
 /** The feed behind an iterable `chatEvents` returned, for transports that run feeds together. */
 export const chatFeedOf = (iterable: object): ChatFeed | undefined => (iterable as { [CHAT_FEED]?: ChatFeed })[CHAT_FEED];
+
+type Loader<E, U> = (deps: FeedDeps, event: E) => Promise<U | null>;
+const acceptAll = () => true;
+const asIs = <E, U>(_deps: FeedDeps, event: E) => Promise.resolve(event as unknown as U);
+
+// Classes rather than closures: an idle subscription holds its feed for hours, ten thousand at once.
+
+/** One follower as ./delivery.ts sees it. */
+class Following<E> implements ChatSubscriber<E> {
+  private following = true;
+
+  constructor(
+    private readonly delivery: Delivery,
+    private readonly topic: ChatTopic,
+    readonly viewerId: string,
+    readonly chatId: string | null,
+    readonly accept: (event: E) => boolean,
+    private readonly listener: FeedListener<E>,
+  ) {
+    delivery.follow(topic, this as ChatSubscriber<any>);
+  }
+
+  onEvent(event: E) {
+    this.listener.onEvent(event);
+  }
+
+  onLost() {
+    if (!this.following) return;
+    this.stop();
+    this.listener.onEnd();
+  }
+
+  stop() {
+    this.following = false;
+    this.delivery.unfollow(this.topic, this as ChatSubscriber<any>);
+  }
+}
+
+class Feed<T extends ChatTopic, U> implements ChatFeed<Events[T], U> {
+  constructor(
+    private readonly deps: FeedDeps,
+    private readonly topic: T,
+    private readonly userId: string,
+    private readonly chatId: string | null,
+    private readonly accept: (event: Events[T]) => boolean,
+    private readonly loader: Loader<Events[T], U>,
+  ) {}
+
+  follow(listener: FeedListener<Events[T]>) {
+    return new Following(this.deps.delivery, this.topic, this.userId, this.chatId, this.accept, listener);
+  }
+
+  load(event: Events[T]) {
+    return this.loader(this.deps, event);
+  }
+}
 
 /**
  * Events of one chat or of all the user's chats (messages added, edited or
@@ -76,36 +135,14 @@ export function chatEvents<T extends ChatTopic, U = Events[T]>(
   topic: T,
   userId: string,
   chatId: string | null,
-  options: { accept?: (event: Events[T]) => boolean; load?: (event: Events[T]) => Promise<U | null> } = {},
+  options: { accept?: (event: Events[T]) => boolean; load?: Loader<Events[T], U> } = {},
 ): AsyncIterable<U> {
-  const { accept = () => true, load = (event: Events[T]) => Promise.resolve(event as unknown as U) } = options;
-  const feed: ChatFeed<Events[T], U> = {
-    follow(onEvent, onEnd) {
-      let following = true;
-      const unfollow = deps.delivery.follow(topic, {
-        viewerId: userId,
-        chatId,
-        accept,
-        onEvent,
-        onLost: () => {
-          if (!following) return;
-          following = false;
-          unfollow();
-          onEnd();
-        },
-      });
-      return () => {
-        following = false;
-        unfollow();
-      };
-    },
-    load,
-  };
+  const feed = new Feed<T, U>(deps, topic, userId, chatId, options.accept ?? acceptAll, options.load ?? asIs);
   const events = new Repeater<U>(async (push, stop) => {
     const deliver = inOrder(push, stop);
-    const unfollow = feed.follow((event) => void deliver(load(event)), stop);
+    const following = feed.follow({ onEvent: (event) => void deliver(feed.load(event)), onEnd: stop });
     await stop;
-    unfollow();
+    following.stop();
   });
   return Object.assign(events, { [CHAT_FEED]: feed as ChatFeed });
 }
@@ -117,7 +154,7 @@ export function messageEvents(
   userId: string,
   chatId: string | null,
 ) {
-  return chatEvents(deps, topic, userId, chatId, { load: (ref) => loadOnce(deps, ref) });
+  return chatEvents(deps, topic, userId, chatId, { load: loadOnce });
 }
 
 // Every local subscriber of an event receives the same payload object, so the
@@ -182,13 +219,14 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
     const live = (ref: MessageRef) => {
       if (ref.seq > lastReplayed) void deliver(loadOnce(deps, ref));
     };
-    const unfollow = deps.delivery.follow('message:added', {
+    const subscriber: ChatSubscriber<MessageRef> = {
       viewerId: userId,
       chatId,
-      accept: () => true,
+      accept: acceptAll,
       onEvent: (ref) => (buffered ? buffered.push(ref) : live(ref)),
       onLost: () => stop(),
-    });
+    };
+    deps.delivery.follow('message:added', subscriber);
     try {
       while (!stopped) {
         if (!may.takePart((await deps.audience.members(chatId)).get(userId) ?? null)) {
@@ -212,7 +250,7 @@ export function messagesAfter(deps: FeedDeps, userId: string, chatId: string, af
       for (const ref of seam) live(ref);
       await stop;
     } finally {
-      unfollow();
+      deps.delivery.unfollow('message:added', subscriber);
     }
   });
 }

@@ -73,8 +73,6 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
   const viewerDependent = new WeakMap<DocumentNode, boolean>();
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
 
-  const broadcast = createBroadcast(maskError);
-
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
 
@@ -106,14 +104,19 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
     return result;
   };
 
+  const broadcast = createBroadcast(maskError, executeEvent);
+
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn((async (args: ExecutionArgs) => {
+        // The subscribe resolvers run in a context of their own, dropped once
+        // the stream exists: what they cache on it (scope-auth's checks, loaders)
+        // would otherwise be held as long as the subscription.
         const stream = await createSourceEventStream(
           args.schema,
           args.document,
           args.rootValue,
-          args.contextValue,
+          { ...(args.contextValue as Context) },
           args.variableValues,
           args.operationName,
           args.subscribeFieldResolver,
@@ -123,7 +126,10 @@ export function useSharedSubscriptionExecution(maskError: (error: unknown) => Gr
         const key = shareKey(args);
         const feed = chatFeedOf(stream);
         const writer = writerOf(args.rootValue);
-        if (feed && writer) return broadcast.join(key, feed, writer, (payload) => executeEvent(args, key, payload));
+        if (feed && writer) {
+          writer.membership = broadcast.join(key, feed, writer, args);
+          return writer.membership;
+        }
         return mapAsyncIterator(stream, (payload) => executeEvent(args, key, payload));
       }) as never);
     },

@@ -1,33 +1,29 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ExecutionArgs, ExecutionResult, GraphQLError, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { createGraphQLError } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from '../context.ts';
+import type { Client } from '../domain/accounts.ts';
 import { tokenFromCredential, type Viewer } from '../domain/auth.ts';
 import { encodeResult, type ResultWriter } from './broadcast.ts';
 import type { Metrics } from './metrics.ts';
 import { AppError } from '../errors.ts';
 import { clientOf } from './client.ts';
 import { withCode, withoutHttpHints } from './errors.ts';
+import { GOING_AWAY, serveGraphqlWs, type SocketExtra } from './graphql-ws-server.ts';
 import { createSocketSessions } from './socket-sessions.ts';
 import type { SocketContext, YogaServer } from './yoga.ts';
 
 // setTimeout takes at most a signed 32-bit number of milliseconds.
 const MAX_TIMER_MS = 2 ** 31 - 1;
-// RFC 6455 "going away": the server is shutting down; clients may reconnect.
-const GOING_AWAY = 1001;
 // graphql-ws has no "too many sockets" code; its "too many" close code says it best.
 const TOO_MANY_SOCKETS = CloseCode.TooManyInitialisationRequests;
 /** More than WS_MAX_BUFFERED_BYTES waited unread: the client resumes with afterSeq (README, "Live updates"). */
 export const SLOW_READER = 4413;
 
-interface EnvelopedRoot extends ResultWriter {
-  execute: typeof executeFn;
-  subscribe: typeof subscribeFn;
-}
 
 /**
  * Writes each of a subscription's results to its socket as a graphql-ws
@@ -37,9 +33,9 @@ interface EnvelopedRoot extends ResultWriter {
  * reach a thousand sockets as one JSON encoding and a thousand writes:
  * graphql-ws encodes, awaits and writes every message per subscriber
  * (README, "Performance"). Subscriptions run in a broadcast group
- * (./broadcast.ts) write through the same `writeResult` and yield nothing here.
+ * (./broadcast.ts) write through the same `writeResult` and are not streamed here.
  */
-function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
+function streamTo(root: OperationRoot, results: AsyncIterable<ExecutionResult>): AsyncIterableIterator<never> {
   const iterator = results[Symbol.asyncIterator]();
   let pumping: Promise<IteratorResult<never>> | undefined;
   const pump = async (): Promise<IteratorResult<never>> => {
@@ -62,28 +58,76 @@ function streamTo(root: EnvelopedRoot, results: AsyncIterable<ExecutionResult>):
   };
 }
 
+/** The TCP socket under a `ws` socket. */
+const tcpOf = (socket: WebSocket) => (socket as unknown as { _socket: Socket })._socket;
+
 /**
- * Writes `next` messages of operation `id`. A socket with more than
- * `maxBuffered` bytes queued unread is a reader too slow for its events: it is
- * closed (`onSlow`) rather than buffered for without bound, and its client
- * resumes with afterSeq. Above a quarter of that, a write returns a promise
- * that resolves once the socket has taken it, for streams that can wait (a
- * replay); live fan-out does not wait.
+ * One unmasked, final text frame (RFC 6455, section 5.2) holding `parts`, in
+ * one buffer. Written straight to the TCP socket, it costs one write where
+ * `ws` makes two, header and payload (README, "Performance"). Sound because
+ * this server negotiates no extension: `ws` then queues nothing of its own,
+ * and writes each frame of its own (pings, closes) in one synchronous go.
  */
-function resultWriter(socket: WebSocket, id: string, maxBuffered: number, onSlow: () => void): ResultWriter {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  return {
-    writeResult(json) {
-      if (socket.readyState !== socket.OPEN) return;
-      const buffered = socket.bufferedAmount;
-      if (buffered > maxBuffered) return onSlow();
-      if (buffered < maxBuffered / 4) return socket.send(prefix + json + '}');
-      return new Promise<void>((resolve) => socket.send(prefix + json + '}', () => resolve()));
-    },
-  };
+function textFrame(parts: Buffer[]): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  let at = header;
+  for (const part of parts) at += part.copy(frame, at);
+  return frame;
 }
 
-interface SocketState {
+const NEXT_END = Buffer.from('}');
+
+/**
+ * Each operation's rootValue: its enveloped `execute` and `subscribe`, and
+ * the writer of its `next` messages. A socket with more than `maxBuffered`
+ * bytes queued unread is a reader too slow for its events: it is closed
+ * (`onSlow`) rather than buffered for without bound, and its client resumes
+ * with afterSeq. Above a quarter of that, a write returns a promise that
+ * resolves once the socket has taken it, for streams that can wait (a
+ * replay); live fan-out does not wait.
+ */
+class OperationRoot implements ResultWriter {
+  membership?: AsyncIterableIterator<never>;
+  private readonly prefix: Buffer;
+
+  constructor(
+    readonly execute: typeof executeFn,
+    readonly subscribe: typeof subscribeFn,
+    private readonly socket: WebSocket,
+    id: string,
+    private readonly maxBuffered: number,
+    private readonly onSlow: (socket: WebSocket) => void,
+  ) {
+    this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  }
+
+  writeResult(json: Buffer) {
+    const { socket, maxBuffered } = this;
+    if (socket.readyState !== socket.OPEN) return;
+    const buffered = socket.bufferedAmount;
+    if (buffered > maxBuffered) return this.onSlow(socket);
+    const frame = textFrame([this.prefix, json, NEXT_END]);
+    if (buffered < maxBuffered / 4) return void tcpOf(socket).write(frame);
+    return new Promise<void>((resolve) => tcpOf(socket).write(frame, () => resolve()));
+  }
+}
+
+/** What the server keeps of each socket: graphql-ws hands it back as `ctx.extra`. */
+interface SocketState extends SocketExtra {
+  client: Client;
+  /** Counted among its address's sockets without connection_init until it sends one or closes. */
+  pending: boolean;
   /** Set once the socket is registered: its user counted online, its session watched. */
   viewer?: Viewer;
   expiryTimer?: NodeJS.Timeout;
@@ -108,58 +152,60 @@ interface WebSocketDeps {
 export function attachWebSocketServer({ httpServer, yoga, services, metrics, logger }: WebSocketDeps) {
   const { config, presence, bus } = services;
   const limits = config.websocket;
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: limits.maxPayloadBytes });
-  const states = new WeakMap<object, SocketState>();
-  const stateOf = (extra: object) => {
-    let state = states.get(extra);
-    if (!state) states.set(extra, (state = { operations: 0 }));
-    return state;
-  };
+  // No permessage-deflate (`ws`'s default, kept explicit): it would cost a zlib
+  // context per socket, and textFrame writes frames uncompressed.
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: yoga.graphqlEndpoint,
+    maxPayload: limits.maxPayloadBytes,
+    perMessageDeflate: false,
+  });
   const sessions = createSocketSessions({
     db: services.prisma,
     bus,
     recheckMs: config.sessionRecheckSeconds * 1000,
     onError: (error) => logger.error({ err: error }, 'checking the sessions of open sockets failed'),
   });
-  const slowReader = (socket: WebSocket) => () => {
+  const slowReader = (socket: WebSocket) => {
     if (socket.readyState !== socket.OPEN) return;
     metrics.slowReaderCloses.inc();
     socket.close(SLOW_READER, 'Reader too slow: resubscribe with afterSeq');
   };
+  const expire = (socket: WebSocket) => sessions.end(socket, 'Token expired');
 
   // Before graphql-ws sees a socket: how many sockets an address opens, and
   // how many of them have not sent connection_init yet (each holds memory
   // and a timer until then).
   const pending = new Map<string, number>();
-  const initialised = new WeakMap<WebSocket, () => void>();
-  wss.on('connection', (socket, request) => {
-    const { address } = clientOf(request, config.trustProxy);
+  const settle = (state: SocketState) => {
+    if (!state.pending) return;
+    state.pending = false;
+    const { address } = state.client;
+    const left = (pending.get(address) ?? 1) - 1;
+    if (left > 0) pending.set(address, left);
+    else pending.delete(address);
+  };
+  const opened = (socket: WebSocket, request: IncomingMessage): SocketState => {
+    const state: SocketState = { socket, client: clientOf(request, config.trustProxy), pending: true, operations: 0 };
+    const { address } = state.client;
     pending.set(address, (pending.get(address) ?? 0) + 1);
-    let waiting = true;
-    const settle = () => {
-      if (!waiting) return;
-      waiting = false;
-      const left = (pending.get(address) ?? 1) - 1;
-      if (left > 0) pending.set(address, left);
-      else pending.delete(address);
-    };
-    initialised.set(socket, settle);
-    socket.once('close', settle);
     if (pending.get(address)! > limits.maxPendingPerAddress) {
       socket.close(TOO_MANY_SOCKETS, 'Too many sockets without connection_init from this address');
-      return;
+      return state;
     }
     services.limits.take('connectionsPerAddress', address).catch((error: unknown) => {
       if (error instanceof AppError) socket.close(TOO_MANY_SOCKETS, error.message);
       else logger.error({ err: error }, 'counting connections failed');
     });
-  });
+    return state;
+  };
 
-  const disposable = useServer<Record<string, unknown>>(
+  const disposable = serveGraphqlWs<SocketState>(
+    wss,
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       onConnect: async (ctx) => {
-        initialised.get(ctx.extra.socket)?.();
+        settle(ctx.extra);
         const params = ctx.connectionParams ?? {};
         const token = tokenFromCredential(params.authorization ?? params.Authorization ?? params.token);
         const viewer = await services.auth.check(token);
@@ -175,10 +221,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           socket.close(TOO_MANY_SOCKETS, 'Too many sockets for this user');
           return false;
         }
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
         state.viewer = viewer;
         const untilExpiry = viewer.tokenExpiresAt.getTime() - Date.now();
-        state.expiryTimer = setTimeout(() => sessions.end(socket, 'Token expired'), Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS));
+        state.expiryTimer = setTimeout(expire, Math.min(Math.max(untilExpiry, 0), MAX_TIMER_MS), socket);
         sessions.add(viewer.sessionId, socket);
         presence.connect(viewer.userId);
         metrics.sockets.inc();
@@ -186,7 +232,8 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
       },
       // Not onDisconnect, which graphql-ws skips for a socket that closed before its acknowledgement.
       onClose: async (ctx) => {
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
+        settle(state);
         clearTimeout(state.expiryTimer);
         const { viewer } = state;
         if (!viewer) return;
@@ -198,7 +245,7 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
         });
       },
       onSubscribe: async (ctx, id, payload) => {
-        const state = stateOf(ctx.extra);
+        const state = ctx.extra;
         // Frames that arrive after the session ended are never run.
         if (!state.viewer || sessions.isRevoked(ctx.extra.socket)) {
           return [createGraphQLError('The session has ended.', { extensions: { code: 'UNAUTHENTICATED' } })];
@@ -210,11 +257,10 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
             }),
           ];
         }
-        const socketContext: SocketContext = { viewer: state.viewer, client: clientOf(ctx.extra.request, config.trustProxy) };
+        const socketContext: SocketContext = { viewer: state.viewer, client: state.client };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           ...socketContext,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
         });
@@ -233,30 +279,28 @@ export function attachWebSocketServer({ httpServer, yoga, services, metrics, log
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: {
-            execute,
-            subscribe,
-            ...resultWriter(ctx.extra.socket, id, limits.maxBufferedBytes, slowReader(ctx.extra.socket)),
-          } satisfies EnvelopedRoot,
+          // A copy: envelop builds the context with Object.assign, which leaves
+          // V8 a dictionary of it, about twice the size, held as long as the operation.
+          contextValue: { ...(await contextFactory()) },
+          rootValue: new OperationRoot(execute, subscribe, ctx.extra.socket, id, limits.maxBufferedBytes, slowReader),
         };
         return args;
       },
       onComplete: (ctx) => {
-        stateOf(ctx.extra).operations -= 1;
+        ctx.extra.operations -= 1;
         metrics.subscriptions.dec();
       },
       // Queries and mutations, whose results graphql-ws sends itself.
       onNext: (_ctx, _id, _payload, _args, result) => withoutHttpHints(result),
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      execute: (args) => (args.rootValue as OperationRoot).execute(args),
       subscribe: async (args) => {
-        const root = args.rootValue as EnvelopedRoot;
+        const root = args.rootValue as OperationRoot;
         const results = await root.subscribe(args);
+        if (root.membership) return root.membership;
         return Symbol.asyncIterator in results ? streamTo(root, results) : results;
       },
     },
-    wss,
-    limits.keepAliveMs,
+    { keepAliveMs: limits.keepAliveMs, extraOf: opened, logger },
   );
 
   return {

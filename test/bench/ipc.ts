@@ -49,6 +49,16 @@ export function pinningAvailable(): { ok: boolean; why?: string } {
 
 const BOTH_CORES = '0,1';
 
+/** The most file descriptors (sockets) a child may want; 10,000 subscribers need one each, on both sides. */
+export const FILE_LIMIT = 65_536;
+const RAISE_FILE_LIMIT = `n=$(ulimit -Hn); { [ "$n" = unlimited ] || [ "$n" -gt ${FILE_LIMIT} ]; } && n=${FILE_LIMIT}; ulimit -n "$n"; exec "$@"`;
+
+/** The file limit children get (the hard limit, at most FILE_LIMIT). */
+export function childFileLimit(): number {
+  const result = spawnSync('sh', ['-c', `${RAISE_FILE_LIMIT.split('; exec')[0]}; ulimit -n`], { encoding: 'utf8' });
+  return Number(result.stdout.trim());
+}
+
 /** Pins every thread of process `pid` to `core`. */
 export function pin(pid: number, core: number): void {
   const result = spawnSync('taskset', ['-a', '-cp', String(core), String(pid)], { stdio: 'ignore' });
@@ -82,9 +92,9 @@ export class Child {
     // Children start on both cores (whatever this process is pinned to) so
     // their slow start-up (tsx, Prisma) runs in parallel; each is pinned to
     // its own core once it says it is ready, before anything is measured.
-    const [command, argv] =
-      options.core === null ? [process.execPath, node] : ['taskset', ['-c', BOTH_CORES, process.execPath, ...node]];
-    this.process = spawn(command, argv, {
+    const command = options.core === null ? [process.execPath, ...node] : ['taskset', '-c', BOTH_CORES, process.execPath, ...node];
+    // Node cannot raise its own file limit; the shell lifts the soft limit to the hard one first.
+    this.process = spawn('sh', ['-c', RAISE_FILE_LIMIT, 'sh', ...command], {
       cwd: ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

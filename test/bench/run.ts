@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Child, pin, pinningAvailable, ROOT, sleep } from './ipc.ts';
+import { Child, childFileLimit, pin, pinningAvailable, ROOT, sleep } from './ipc.ts';
 import type { SendSpec } from './load.ts';
 import { ADD_MEMBER, CREATE_GROUP, REGISTER, SEND_MESSAGE } from './operations.ts';
 import { formatHeapGrowth, heapGrowth, type HeapGrowth } from './heap.ts';
@@ -74,7 +74,7 @@ const options = (() => {
 const DEFAULT = {
   users: 1000,
   throughput: { connections: 32, durationS: 6, warmupS: 2, subscribers: 100, drainMs: 10_000 },
-  fanout: { sizes: [100, 1000], rate: 20, durationS: 5, graceMs: 5_000 },
+  fanout: { sizes: [100, 1000, 10_000], rate: 20, durationS: 5, graceMs: 5_000, timed: 1000 },
   memory: { sizes: [1000, 5000], warm: 100 },
   history: { messages: 100_000, pages: 1000, warmup: 100 },
   search: { messages: 100_000, queries: 1000, warmup: 100 },
@@ -88,7 +88,7 @@ const DEFAULT = {
 const QUICK: typeof DEFAULT = {
   users: 20,
   throughput: { connections: 16, durationS: 1, warmupS: 0, subscribers: 20, drainMs: 2_000 },
-  fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000 },
+  fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000, timed: 1000 },
   memory: { sizes: [50, 100], warm: 10 },
   history: { messages: 2_000, pages: 100, warmup: 20 },
   search: { messages: 2_000, queries: 100, warmup: 20 },
@@ -460,6 +460,9 @@ interface FanoutRow {
   delivered: number;
   deliveredRatio: number;
   minPerSubscriber: number;
+  /** Subscribers whose messages were timed (all up to P.fanout.timed, then as many spread over all). */
+  timed: number;
+  timedDeliveredRatio: number;
   p50: number;
   p99: number;
   max: number;
@@ -485,12 +488,14 @@ async function fanoutScenario(server: Server, fixture: Fixture, subs: Child): Pr
     const foreign = foreignWindow();
     const sqlBefore = await sqlStatements(server);
     const result = await profiled(server, `fanout-${n}`, () =>
-      subs.call('fanout', { send: spec, rate: F.rate, durationS: F.durationS, graceMs: F.graceMs }, F.durationS * 1000 + F.graceMs + 60_000),
+      subs.call('fanout', { send: spec, rate: F.rate, durationS: F.durationS, graceMs: F.graceMs, timed: F.timed }, F.durationS * 1000 + F.graceMs + 120_000),
     );
     const serverShare = await serverCpu();
+    const totals = await subs.call('fanoutTotals', undefined, 120_000);
     const row = {
       server: LABEL[server.kind],
       ...result,
+      ...totals,
       connectMs: opened.wallMs,
       serverCpu: serverShare,
       foreign: foreign(serverShare, result.loadCpu),
@@ -696,6 +701,10 @@ async function loginScenario(load: Child): Promise<LoginRow[]> {
 
 async function main() {
   const machine = machineInfo(provider, pinningNote);
+  const files = childFileLimit();
+  if (options.only.has('fanout') && files < Math.max(...P.fanout.sizes) + 1000) {
+    throw new Error(`fan-out to ${Math.max(...P.fanout.sizes)} needs a file limit above that; children get ${files} (ulimit -Hn)`);
+  }
   log(`${options.quick ? 'quick' : 'default'} run; ${pinningNote}; load average ${machine.loadAverage.start.toFixed(2)}`);
   const load = startLoad('load generator');
   const subs = startLoad('subscribers');
@@ -798,13 +807,14 @@ async function main() {
     say(`2. Fan-out: one chat, a sender at ${F.rate} msg/s for ${F.durationS} s; send → receive on one clock`);
     say(
       table(
-        ['server', 'subscribers', 'sent', 'delivered', 'min/sub', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'connect s', 'server CPU', 'load CPU', 'other CPU 0/1'],
+        ['server', 'subscribers', 'sent', 'delivered', 'min/sub', 'timed', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'connect s', 'server CPU', 'load CPU', 'other CPU 0/1'],
         fanout.map((row) => [
           row.server,
           row.subscribers,
           row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : ''),
           fixed(row.deliveredRatio, 3),
           row.minPerSubscriber,
+          row.timed === row.subscribers ? 'all' : `${row.timed} (${fixed(row.timedDeliveredRatio, 3)})`,
           fixed(row.p50),
           fixed(row.p99),
           fixed(row.max),
@@ -816,11 +826,15 @@ async function main() {
         ]),
       ),
     );
-    const largest = Math.max(...F.sizes);
-    const mine = fanout.find((row) => row.server === LABEL.ours && row.subscribers === largest);
-    if (mine) {
-      targets.push({ target: `fan-out to ${largest} at ${F.rate} msg/s: delivered = 1.0`, measured: fixed(mine.deliveredRatio, 3), pass: mine.deliveredRatio === 1 && mine.sendErrors === 0 });
-      targets.push({ target: `fan-out to ${largest} at ${F.rate} msg/s: p99 ≤ 50 ms`, measured: `${fixed(mine.p99)} ms`, pass: mine.p99 <= 50 });
+    say(
+      `timed: subscribers whose messages were timed as they arrived, spread over all (in brackets, the share of theirs that arrived ` +
+        `within ${F.graceMs / 1000} s of the last send); the others were paused and counted theirs afterwards`,
+    );
+    for (const mine of fanout.filter((row) => row.server === LABEL.ours && row.subscribers >= Math.min(1000, ...F.sizes))) {
+      const size = mine.subscribers;
+      const p99Limit = size > 1000 ? 100 : 50;
+      targets.push({ target: `fan-out to ${count(size)} at ${F.rate} msg/s: delivered = 1.0`, measured: fixed(mine.deliveredRatio, 3), pass: mine.deliveredRatio === 1 && mine.timedDeliveredRatio === 1 && mine.sendErrors === 0 });
+      targets.push({ target: `fan-out to ${count(size)} at ${F.rate} msg/s: p99 ≤ ${p99Limit} ms`, measured: `${fixed(mine.p99)} ms`, pass: mine.p99 <= p99Limit });
     }
   }
 
@@ -836,6 +850,11 @@ async function main() {
     say('marginal = RSS added per socket between the two sizes (no fixed costs)');
     for (const row of memory.filter((row) => row.server === LABEL.ours)) {
       targets.push({ target: `≤ 30 KB RSS per idle subscriber at ${row.subscribers}`, measured: `${fixed(row.rssPerSocketKB)} KB`, pass: row.rssPerSocketKB <= 30 });
+      // The issue's target, on the marginal figure: RSS per socket over all of them also
+      // carries what the fixed part of the process gained or gave back meanwhile.
+      if (row.marginalKB !== null) {
+        targets.push({ target: `≤ 15 KB RSS per idle subscriber at ${row.subscribers} (marginal)`, measured: `${fixed(row.marginalKB)} KB`, pass: row.marginalKB <= 15 });
+      }
     }
   }
 
