@@ -58,6 +58,11 @@ export function restErrorResponse(errors: readonly unknown[]): Response {
 
 type SofaConfig = Parameters<typeof useSofa>[0];
 
+const isUnder = (pathname: string, base: string) => pathname === base || pathname.startsWith(`${base}/`);
+
+/** The requests handed to SOFA (see useRestApi's onRequest). */
+const restRequests = new WeakSet<Request>();
+
 /**
  * Whether yoga's context belongs to a REST call: its document is SOFA's,
  * generated from the schema for the route, never one the caller sent (a
@@ -65,7 +70,7 @@ type SofaConfig = Parameters<typeof useSofa>[0];
  */
 export const isRestRequest = (context: unknown): boolean => {
   const { request } = context as { request?: Request };
-  return request !== undefined && new URL(request.url).pathname.startsWith(`${REST_BASE_PATH}/`);
+  return request !== undefined && restRequests.has(request);
 };
 
 /**
@@ -168,13 +173,14 @@ export function useRestApi(): Plugin {
     },
     onRequest(payload) {
       const { pathname } = payload.url;
-      if (pathname !== REST_BASE_PATH && !pathname.startsWith(`${REST_BASE_PATH}/`)) return;
+      if (!isUnder(pathname, REST_BASE_PATH)) return;
       // SOFA also offers subscriptions as webhooks: the server would POST
       // events to any URL a caller names. Live updates are graphql-ws's job.
-      if (pathname === `${REST_BASE_PATH}/webhook` || pathname.startsWith(`${REST_BASE_PATH}/webhook/`)) {
+      if (isUnder(pathname, `${REST_BASE_PATH}/webhook`)) {
         payload.endResponse(NO_SUCH_ENDPOINT());
         return;
       }
+      restRequests.add(payload.request);
       return loadSofa().then((plugin) => plugin.onRequest?.(payload));
     },
   };
