@@ -286,6 +286,37 @@ describe('sends started in the same turn', () => {
   });
 });
 
+// Each instance batches its own sends: two batches meet only on Postgres.
+describe.runIf(postgres)('batches of two instances in one chat', () => {
+  it('store one message per clientId, every other send of both batches, and seqs 1..n', async () => {
+    const [alice] = await newUsers(a, 'twobatch');
+    const chat = await createGroup(a, alice, { name: 'Two batches' });
+    const [chatId, authorId] = [databaseId(chat.id), databaseId(alice.user.id)];
+    const clients: Db[] = await Promise.all([1, 2].map(() => openDatabase(a.config.databaseUrl)));
+    try {
+      // Connected first, so the two batches run at the same time: the second meets the first's clientId.
+      await Promise.all(clients.map((db) => db.$queryRawUnsafe('SELECT 1')));
+      const now = new Date();
+      const batches = await Promise.all(
+        clients.map((db, i) =>
+          Promise.all([
+            appendMessage(db, plain({ chatId, authorId, text: 'same', clientId: 'shared-key', now })),
+            appendMessage(db, plain({ chatId, authorId, text: `own ${i}`, clientId: null, now })),
+          ]),
+        ),
+      );
+      const kinds = batches.flat().map((result) => result.kind);
+      expect(kinds.filter((kind) => kind === 'appended')).toHaveLength(3);
+      expect(kinds.filter((kind) => kind === 'clientIdTaken')).toHaveLength(1);
+      const seqs = batches.flat().flatMap((result) => (result.kind === 'appended' ? [result.message.seq] : []));
+      expect(seqs.sort()).toEqual([1, 2, 3]);
+    } finally {
+      await Promise.all(clients.map((db) => db.$disconnect()));
+    }
+    expect((await texts(a, alice, chat.id)).sort()).toEqual(['own 0', 'own 1', 'same']);
+  });
+});
+
 // Several sweepers on one database only happen with several instances, that is on Postgres.
 describe.runIf(postgres)('retention sweepers on several instances', () => {
   it('delete each expired message once and announce it once', async () => {
