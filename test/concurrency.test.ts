@@ -269,20 +269,51 @@ describe('sends started in the same turn', () => {
       ]);
       expect(results.map((result) => result.kind)).toEqual(['appended', 'clientIdTaken', 'rejected', 'appended']);
       const seqs = results.flatMap((result) => (result.kind === 'appended' ? [result.message.seq] : []));
+      // Either way they are stored together, in the order they were started.
+      expect(seqs).toEqual([2, 3]);
       if (postgres) {
-        // Separate statements on a pool of connections: either may take seq 2.
-        expect([...seqs].sort()).toEqual([2, 3]);
+        // One statement for the whole batch.
+        expect(statements).toBe(1);
       } else {
-        // SQLite commits them together, in the order they were started: one
-        // BEGIN and COMMIT, a SAVEPOINT and RELEASE (or ROLLBACK TO) around
-        // each message's 4, 2, 1 and 4 statements.
-        expect(seqs).toEqual([2, 3]);
+        // One BEGIN and COMMIT, a SAVEPOINT and RELEASE (or ROLLBACK TO)
+        // around each message's 4, 2, 1 and 4 statements.
         expect(statements).toBe(2 + 4 * 2 + 4 + 2 + 1 + 4);
       }
     } finally {
       await db.$disconnect();
     }
     expect((await texts(a, alice, chat.id)).sort()).toEqual(['first', 'second', 'third']);
+  });
+});
+
+// Each instance batches its own sends: two batches meet only on Postgres.
+describe.runIf(postgres)('batches of two instances in one chat', () => {
+  it('store one message per clientId, every other send of both batches, and seqs 1..n', async () => {
+    const [alice] = await newUsers(a, 'twobatch');
+    const chat = await createGroup(a, alice, { name: 'Two batches' });
+    const [chatId, authorId] = [databaseId(chat.id), databaseId(alice.user.id)];
+    const clients: Db[] = await Promise.all([1, 2].map(() => openDatabase(a.config.databaseUrl)));
+    try {
+      // Connected first, so the two batches run at the same time: the second meets the first's clientId.
+      await Promise.all(clients.map((db) => db.$queryRawUnsafe('SELECT 1')));
+      const now = new Date();
+      const batches = await Promise.all(
+        clients.map((db, i) =>
+          Promise.all([
+            appendMessage(db, plain({ chatId, authorId, text: 'same', clientId: 'shared-key', now })),
+            appendMessage(db, plain({ chatId, authorId, text: `own ${i}`, clientId: null, now })),
+          ]),
+        ),
+      );
+      const kinds = batches.flat().map((result) => result.kind);
+      expect(kinds.filter((kind) => kind === 'appended')).toHaveLength(3);
+      expect(kinds.filter((kind) => kind === 'clientIdTaken')).toHaveLength(1);
+      const seqs = batches.flat().flatMap((result) => (result.kind === 'appended' ? [result.message.seq] : []));
+      expect(seqs.sort()).toEqual([1, 2, 3]);
+    } finally {
+      await Promise.all(clients.map((db) => db.$disconnect()));
+    }
+    expect((await texts(a, alice, chat.id)).sort()).toEqual(['own 0', 'own 1', 'same']);
   });
 });
 

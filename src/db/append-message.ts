@@ -16,9 +16,8 @@
  */
 import cuid from '@bugsnag/cuid';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Message, User } from '../generated/prisma/client.ts';
-import { isForeignKeyViolation, isUniqueViolation } from '../errors.ts';
-import { sqliteConnection, type Db, type SqliteConnection } from './client.ts';
+import type { ChatRole, Message, User } from '../generated/prisma/client.ts';
+import { postgresConnection, sqliteConnection, type Db, type PostgresConnection, type SqliteConnection } from './client.ts';
 import { sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
 
 export interface NewMessage {
@@ -44,7 +43,8 @@ export interface NewMessage {
 export type AppendedMessage = Message & { author: User };
 
 export type AppendResult =
-  | { kind: 'appended'; message: AppendedMessage }
+  /** `role`: the author's in the chat, which the send proved. */
+  | { kind: 'appended'; message: AppendedMessage; role: ChatRole }
   /**
    * No such chat, the author is not in it or may not write to it, or the
    * replied-to message is not one of it that may be served.
@@ -57,7 +57,7 @@ export function appendMessage(db: Db, input: NewMessage): Promise<AppendResult> 
   const sqlite = sqliteConnection(db);
   // The same id generator as Prisma's @default(cuid()), so ids look alike whoever wrote the row.
   const id = cuid();
-  return sqlite ? appendSqlite(sqlite, id, input) : appendPostgres(db, id, input);
+  return sqlite ? appendSqlite(sqlite, id, input) : appendPostgres(postgresConnection(db)!, id, input);
 }
 
 const expiry = (now: Date, ttlSeconds: number | null) =>
@@ -106,7 +106,7 @@ interface PendingAppend {
 }
 
 /** The result of one message in a batch, or why it failed (its savepoint rolled back). */
-type Outcome = { appended: AppendedMessage | null } | { error: unknown };
+type Outcome = { appended: { message: AppendedMessage; role: ChatRole } | null } | { error: unknown };
 
 function prepareAppend(database: BetterSqlite3.Database) {
   const bumpSeq = database
@@ -128,11 +128,14 @@ function prepareAppend(database: BetterSqlite3.Database) {
      SELECT ?, m."userId" FROM "ChatMember" m JOIN "User" u ON u."id" = m."userId"
      WHERE m."chatId" = ? AND u."usernameKey" IN (SELECT "value" FROM json_each(?))`,
   );
-  const markRead = database.prepare(`UPDATE "ChatMember" SET "lastReadSeq" = ? WHERE "chatId" = ? AND "userId" = ?`);
+  // The author's membership row, which the send proved is there: its role comes back for the access checks of the answer.
+  const markRead = database.prepare<[number, string, string], { role: ChatRole }>(
+    `UPDATE "ChatMember" SET "lastReadSeq" = ? WHERE "chatId" = ? AND "userId" = ? RETURNING "role"`,
+  );
   const readAuthor = database.prepare<[string], SqliteRow<User>>(`SELECT ${userColumns('"User"')} FROM "User" WHERE "id" = ?`);
   // On its own a transaction; inside appendAll a savepoint, so a failed
   // message (a clashing clientId) takes back only its own statements.
-  const appendOne = database.transaction((id: string, input: NewMessage): AppendedMessage | null => {
+  const appendOne = database.transaction((id: string, input: NewMessage): { message: AppendedMessage; role: ChatRole } | null => {
     const now = sqliteTime(input.now);
     const chat = bumpSeq.get({
       now,
@@ -156,8 +159,8 @@ function prepareAppend(database: BetterSqlite3.Database) {
       input.searchText,
     );
     if (input.mentionKeys.length > 0) mention.run(id, input.chatId, JSON.stringify(input.mentionKeys));
-    markRead.run(chat.lastSeq, input.chatId, input.authorId);
-    return message(id, input, chat.lastSeq, expiresAt, userOf(readAuthor.get(input.authorId)!));
+    const { role } = markRead.get(chat.lastSeq, input.chatId, input.authorId)!;
+    return { message: message(id, input, chat.lastSeq, expiresAt, userOf(readAuthor.get(input.authorId)!)), role };
   });
   const attempt = (id: string, input: NewMessage): Outcome => {
     try {
@@ -223,7 +226,7 @@ async function commit(sqlite: SqliteConnection, batch: PendingAppend[]) {
   outcomes.forEach((outcome, i) => {
     const item = batch[i]!;
     if ('appended' in outcome) {
-      item.resolve(outcome.appended ? { kind: 'appended', message: outcome.appended } : { kind: 'rejected' });
+      item.resolve(outcome.appended ? { kind: 'appended', ...outcome.appended } : { kind: 'rejected' });
     } else if ((outcome.error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
       item.resolve({ kind: 'clientIdTaken' });
     } else {
@@ -232,55 +235,167 @@ async function commit(sqlite: SqliteConnection, batch: PendingAppend[]) {
   });
 }
 
-// Postgres: one statement. Data-modifying CTEs run atomically with the insert,
-// and the UPDATE takes the chat's row lock, so concurrent sends to one chat
-// (from any instance) queue for their seqs.
+// Postgres: one statement per batch of sends to one chat. Data-modifying
+// CTEs run atomically with the inserts, and the UPDATE takes the chat's row
+// lock, so concurrent sends to one chat (from any instance) queue for their
+// seqs. The lock is held until the commit is flushed, so one statement (and
+// one commit) per send would allow one send per flush per chat: a batch
+// takes every send to the chat that arrived while the previous one ran.
 
+// Every check of a send reads the statement's snapshot, as the single UPDATE did.
 const APPEND_POSTGRES = `
-  WITH chat AS (
-    UPDATE "Chat" SET "lastSeq" = "lastSeq" + 1, "lastActivityAt" = $1::timestamptz AT TIME ZONE 'UTC'
-    WHERE "id" = $2 AND EXISTS (SELECT 1 FROM "ChatMember" WHERE "chatId" = $2 AND "userId" = $3)
-      AND ${notBlocked('"Chat"', '$3')}
-      AND ${parentServable('"Chat"', '$7::text', "$1::timestamptz AT TIME ZONE 'UTC'", "$10::timestamptz AT TIME ZONE 'UTC'")}
+  WITH input AS (
+    SELECT * FROM json_to_recordset($2::json) AS i(
+      "ord" int, "id" text, "authorId" text, "text" text, "clientId" text, "replyToId" text,
+      "searchText" text, "mentionKeys" text[], "now" timestamptz, "createdAfter" timestamptz)
+  ), checked AS (
+    SELECT i.*, m."role"::text AS "role",
+      (m."userId" IS NOT NULL
+        AND ${notBlocked('c', 'i."authorId"')}
+        AND ${parentServable('c', 'i."replyToId"', `i."now" AT TIME ZONE 'UTC'`, `i."createdAfter" AT TIME ZONE 'UTC'`)}) IS TRUE AS "mayWrite",
+      (i."clientId" IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM "Message" e WHERE e."authorId" = i."authorId" AND e."clientId" = i."clientId")
+        OR EXISTS (SELECT 1 FROM input d WHERE d."authorId" = i."authorId" AND d."clientId" = i."clientId" AND d."ord" < i."ord"))) AS "taken"
+    FROM input i
+    LEFT JOIN "ChatMember" m ON m."chatId" = $1 AND m."userId" = i."authorId"
+    LEFT JOIN "Chat" c ON c."id" = m."chatId"
+  ), allowed AS (
+    SELECT *, row_number() OVER (ORDER BY "ord") AS "k", count(*) OVER () AS "n" FROM checked WHERE "mayWrite" AND NOT "taken"
+  ), chat AS (
+    UPDATE "Chat" SET "lastSeq" = "lastSeq" + (SELECT count(*) FROM allowed),
+      "lastActivityAt" = (SELECT max("now") FROM allowed) AT TIME ZONE 'UTC'
+    WHERE "id" = $1 AND EXISTS (SELECT 1 FROM allowed)
     RETURNING "lastSeq", "messageTtlSeconds"
-  ), read AS (
-    UPDATE "ChatMember" SET "lastReadSeq" = chat."lastSeq" FROM chat
-    WHERE "ChatMember"."chatId" = $2 AND "ChatMember"."userId" = $3
   ), inserted AS (
     INSERT INTO "Message" ("id", "chatId", "authorId", "text", "seq", "clientId", "createdAt", "expiresAt", "replyToId", "searchText")
-    SELECT $4, $2, $3, $5, chat."lastSeq", $6, $1::timestamptz AT TIME ZONE 'UTC',
-           $1::timestamptz AT TIME ZONE 'UTC' + make_interval(secs => chat."messageTtlSeconds"), $7, $8
-    FROM chat
-    RETURNING "seq", "expiresAt"
+    SELECT a."id", $1, a."authorId", a."text", chat."lastSeq" - a."n" + a."k", a."clientId", a."now" AT TIME ZONE 'UTC',
+           a."now" AT TIME ZONE 'UTC' + make_interval(secs => chat."messageTtlSeconds"), a."replyToId", a."searchText"
+    FROM allowed a, chat
+    RETURNING "id", "authorId", "seq"
+  ), read AS (
+    UPDATE "ChatMember" m SET "lastReadSeq" = r."seq"
+    FROM (SELECT "authorId", max("seq") AS "seq" FROM inserted GROUP BY "authorId") r
+    WHERE m."chatId" = $1 AND m."userId" = r."authorId"
   ), mentioned AS (
     INSERT INTO "Mention" ("messageId", "userId")
-    SELECT $4, m."userId" FROM inserted, "ChatMember" m JOIN "User" u ON u."id" = m."userId"
-    WHERE m."chatId" = $2 AND u."usernameKey" = ANY($9::text[])
+    SELECT DISTINCT inserted."id", m."userId" FROM inserted JOIN allowed a ON a."id" = inserted."id",
+      "ChatMember" m JOIN "User" u ON u."id" = m."userId"
+    WHERE m."chatId" = $1 AND u."usernameKey" = ANY(a."mentionKeys")
   )
-  SELECT inserted."seq", inserted."expiresAt", "User".* FROM inserted, "User" WHERE "User"."id" = $3`;
+  SELECT c."ord", c."taken", c."role", inserted."seq", chat."messageTtlSeconds",
+    ${['id', 'username', 'usernameKey', 'email', 'passwordHash'].map((column) => `u."${column}" AS "author_${column}"`).join(', ')},
+    ${epochMs('u."createdAt"')} AS "author_createdAt", ${epochMs('u."lastSeenAt"')} AS "author_lastSeenAt"
+  FROM checked c
+  LEFT JOIN inserted ON inserted."id" = c."id"
+  LEFT JOIN chat ON inserted."id" IS NOT NULL
+  LEFT JOIN "User" u ON u."id" = c."authorId" AND inserted."id" IS NOT NULL`;
 
-async function appendPostgres(db: Db, id: string, input: NewMessage): Promise<AppendResult> {
+/** Milliseconds since the epoch of a UTC timestamp column: a plain number, whatever pg's parser for timestamps does. */
+function epochMs(column: string) {
+  return `(extract(epoch FROM ${column}) * 1000)::float8`;
+}
+
+interface PostgresRow {
+  ord: number;
+  taken: boolean;
+  role: ChatRole | null;
+  seq: number | null;
+  messageTtlSeconds: number | null;
+  author_id: string;
+  author_username: string;
+  author_usernameKey: string;
+  author_email: string;
+  author_passwordHash: string;
+  author_createdAt: number;
+  author_lastSeenAt: number | null;
+}
+
+interface PostgresQueue {
+  pending: PendingAppend[];
+}
+
+const queues = new WeakMap<PostgresConnection, Map<string, PostgresQueue>>();
+
+/**
+ * Queues the message for the chat's next batch: the one started this turn,
+ * or while a batch of the chat is running, the one after it. Each send
+ * answers after its own batch has committed.
+ */
+function appendPostgres(postgres: PostgresConnection, id: string, input: NewMessage): Promise<AppendResult> {
+  return new Promise((resolve, reject) => {
+    let chats = queues.get(postgres);
+    if (!chats) queues.set(postgres, (chats = new Map()));
+    let queue = chats.get(input.chatId);
+    if (!queue) {
+      chats.set(input.chatId, (queue = { pending: [] }));
+      const started = queue;
+      setImmediate(() => void drain(postgres, input.chatId, started, chats));
+    }
+    queue.pending.push({ id, input, resolve, reject });
+  });
+}
+
+async function drain(postgres: PostgresConnection, chatId: string, queue: PostgresQueue, chats: Map<string, PostgresQueue>) {
+  while (queue.pending.length > 0) {
+    const batch = queue.pending.splice(0, MAX_BATCH);
+    await appendBatch(postgres, chatId, batch).catch((error: unknown) => {
+      for (const item of batch) item.reject(error);
+    });
+  }
+  chats.delete(chatId);
+}
+
+/** Sends per statement at most: the JSON of a batch stays small, and one slow batch holds few sends. */
+const MAX_BATCH = 100;
+
+async function appendBatch(postgres: PostgresConnection, chatId: string, batch: PendingAppend[]) {
+  const pool = await postgres.pool();
+  const messages = batch.map(({ id, input }, ord) => ({
+    ord,
+    id,
+    authorId: input.authorId,
+    text: input.text,
+    clientId: input.clientId,
+    replyToId: input.replyToId,
+    searchText: input.searchText,
+    mentionKeys: input.mentionKeys,
+    now: input.now.toISOString(),
+    createdAfter: input.createdAfter?.toISOString() ?? null,
+  }));
+  let rows: PostgresRow[];
   try {
-    const [row] = await db.$queryRawUnsafe<(User & { seq: number; expiresAt: Date | null })[]>(
-      APPEND_POSTGRES,
-      input.now.toISOString(),
-      input.chatId,
-      input.authorId,
-      id,
-      input.text,
-      input.clientId,
-      input.replyToId,
-      input.searchText,
-      input.mentionKeys,
-      input.createdAfter?.toISOString() ?? null,
-    );
-    if (!row) return { kind: 'rejected' };
-    const { seq, expiresAt, ...author } = row;
-    return { kind: 'appended', message: message(id, input, seq, expiresAt, author) };
+    postgres.onStatement();
+    // Named, so each connection parses and plans it once.
+    rows = (await pool.query<PostgresRow>({ name: 'append-messages', text: APPEND_POSTGRES, values: [chatId, JSON.stringify(messages)] })).rows;
   } catch (error) {
-    if (isUniqueViolation(error)) return { kind: 'clientIdTaken' };
-    // The replied-to message was deleted after the statement's snapshot saw it.
-    if (isForeignKeyViolation(error)) return { kind: 'rejected' };
+    const code = (error as { code?: unknown }).code;
+    // Another transaction took a clientId of the batch after its snapshot
+    // (unique_violation), a replied-to message was deleted (foreign_key_violation),
+    // or two instances' statements deadlocked: nothing of the batch was
+    // stored, so each send is tried on its own, where that is its answer.
+    if (batch.length > 1 && (code === '23505' || code === '23503' || code === '40P01')) {
+      for (const item of batch) await appendBatch(postgres, chatId, [item]);
+      return;
+    }
+    if (code === '23505') return batch[0]!.resolve({ kind: 'clientIdTaken' });
+    if (code === '23503') return batch[0]!.resolve({ kind: 'rejected' });
     throw error;
+  }
+  for (const row of rows) {
+    const { id, input, resolve } = batch[row.ord]!;
+    if (row.seq === null) {
+      resolve(row.role !== null && row.taken ? { kind: 'clientIdTaken' } : { kind: 'rejected' });
+      continue;
+    }
+    const author: User = {
+      id: row.author_id,
+      username: row.author_username,
+      usernameKey: row.author_usernameKey,
+      email: row.author_email,
+      passwordHash: row.author_passwordHash,
+      createdAt: new Date(row.author_createdAt),
+      lastSeenAt: row.author_lastSeenAt === null ? null : new Date(row.author_lastSeenAt),
+    };
+    resolve({ kind: 'appended', message: message(id, input, row.seq, expiry(input.now, row.messageTtlSeconds), author), role: row.role! });
   }
 }

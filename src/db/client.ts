@@ -1,4 +1,5 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import type { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/client/runtime/client';
 import type BetterSqlite3 from 'better-sqlite3';
 import { DEFAULT_POOL_SIZE } from '../config.ts';
@@ -18,6 +19,23 @@ export interface SqliteConnection {
 }
 
 const sqliteConnections = new WeakMap<Db, SqliteConnection>();
+
+/** The pg pool under Prisma's Postgres adapter: its connections, shared with Prisma. */
+export type PostgresPool = ReturnType<Awaited<ReturnType<PrismaPg['connect']>>['underlyingDriver']>;
+
+/** The pool under a Postgres client, for statements run without Prisma. */
+export interface PostgresConnection {
+  pool(): Promise<PostgresPool>;
+  /** To call for each statement run on it, as Prisma's own are counted. */
+  onStatement(): void;
+}
+
+const postgresConnections = new WeakMap<Db, PostgresConnection>();
+
+/** The pool under a Postgres client from openDatabase; undefined for SQLite. */
+export function postgresConnection(db: Db): PostgresConnection | undefined {
+  return postgresConnections.get(db);
+}
 
 /** The connection under a SQLite client from openDatabase; undefined for Postgres. */
 export function sqliteConnection(db: Db): SqliteConnection | undefined {
@@ -104,11 +122,25 @@ async function openPostgres(url: string, onStatement: () => void, poolSize: numb
     import('@prisma/adapter-pg'),
     import('../generated/prisma-postgres/client.ts'),
   ]);
-  const prisma = new PostgresClient({
-    adapter: new PrismaPg({ connectionString: url, max: poolSize }),
-    log: [{ emit: 'event', level: 'query' }],
-  });
+  const factory = new PrismaPg({ connectionString: url, max: poolSize });
+  // As for SQLite, the pool the adapter opens is taken from it (underlyingDriver) for the hot paths.
+  let connected: Promise<PostgresPool> | undefined;
+  const capturing: SqlDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: () => {
+      const adapter = factory.connect();
+      connected = adapter.then((opened) => opened.underlyingDriver());
+      return adapter;
+    },
+  };
+  const prisma = new PostgresClient({ adapter: capturing, log: [{ emit: 'event', level: 'query' }] });
   prisma.$on('query', onStatement);
+  postgresConnections.set(prisma as unknown as Db, {
+    // Prisma connects on its first query; one that does nothing makes it connect.
+    pool: async () => connected ?? (await prisma.$connect(), connected!),
+    onStatement,
+  });
   // Both clients come from the same models and differ only in their provider,
   // so they have the same API; Db is spelled with the SQLite client's types.
   return prisma as unknown as Db;

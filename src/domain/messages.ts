@@ -4,7 +4,7 @@ import { sqliteConnection, type Db } from '../db/client.ts';
 import { readPageSqlite } from '../db/history-page.ts';
 import type { MessageRef, EventBus } from '../events.ts';
 import { AppError, isForeignKeyViolation, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
-import type { Message, Prisma } from '../generated/prisma/client.ts';
+import type { ChatRole, Message, Prisma } from '../generated/prisma/client.ts';
 import { may, type Role } from './access.ts';
 import { requireWriter } from './blocks.ts';
 import { openDirectChat, requireMember, requireMembershipWithChat } from './chats.ts';
@@ -109,9 +109,17 @@ async function refusal(db: Db, authorId: string, chatId: string, replyToId: stri
  * see appendMessage), with the members it mentions. A retried clientId
  * returns the first message. A reply is announced as an update of the
  * message it replies to (its replyCount) as well. Every valid send counts
- * against the author's rate limit.
+ * against the author's rate limit. `role` is the author's in the chat when
+ * the send stored the message (not for a retry's earlier one).
  */
-export async function sendMessage(db: Db, bus: EventBus, limits: RateLimits, retention: Retention, authorId: string, raw: SendInput) {
+export async function sendMessage(
+  db: Db,
+  bus: EventBus,
+  limits: RateLimits,
+  retention: Retention,
+  authorId: string,
+  raw: SendInput,
+): Promise<{ message: Message; role: ChatRole | undefined }> {
   const input = parseInput(sendSchema, raw);
   await limits.take('sendsPerUser', authorId);
   const chatId = input.chatId ?? (await openDirectChat(db, bus, authorId, input.toUsername!)).id;
@@ -137,12 +145,12 @@ export async function sendMessage(db: Db, bus: EventBus, limits: RateLimits, ret
       const earlier = await earlierSend(db, authorId, clientId!, { chatId, text: input.text, replyToId });
       // Not found: the earlier message was deleted between the clash and this read.
       if (!earlier) throw new AppError('CONFLICT', 'This clientId was already used.', { field: 'clientId' });
-      return earlier;
+      return { message: earlier, role: undefined };
     }
     case 'appended':
       bus.publish('message:added', refOf(result.message, authorId));
       if (replyToId) bus.publish('message:updated', { chatId, messageId: replyToId, actorId: authorId });
-      return result.message;
+      return { message: result.message, role: result.role };
   }
 }
 

@@ -184,11 +184,13 @@ builder.mutationFields((t) => ({
     type: Message,
     args: { input: t.arg({ type: SendMessageInput }) },
     resolve: async (query, _root, { input }, ctx) => {
-      const message = await sendMessage(ctx.prisma, ctx.bus, ctx.limits, ctx.config, ctx.viewer.userId, {
+      const { message, role } = await sendMessage(ctx.prisma, ctx.bus, ctx.limits, ctx.config, ctx.viewer.userId, {
         ...input,
         chatId: input.chatId?.id,
         replyToId: input.replyToId?.id,
       });
+      // The send proved the author's membership: the answer's access checks need not read it.
+      if (role) knowRole(ctx, message.chatId, role);
       // The new message comes with its author (see appendMessage), which is
       // all a client usually selects beyond its scalars: then there is nothing
       // to read. A selection that needs more is read as Pothos planned it

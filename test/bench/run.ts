@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { postgresMissing, redisMissing, startPostgres, startRedis, type DatabaseServer } from './databases.ts';
 import { Child, childFileLimit, pin, pinningAvailable, ROOT, sleep } from './ipc.ts';
 import type { SendSpec } from './load.ts';
 import { ADD_MEMBER, CREATE_GROUP, REGISTER, SEND_MESSAGE } from './operations.ts';
@@ -27,7 +28,9 @@ import { UNLIMITED_RATES } from '../helpers/rates.ts';
 
 const HELP = `Usage: npm run bench [-- options]
   --quick            small N and short runs (< 30 s): a smoke test of the harness
-  --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login,start
+  --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login,start,
+                     postgres (sends on SQLite and on a Postgres the run starts),
+                     instances (fan-out across two instances on that Postgres + a Redis it starts)
   --profile          CPU-profile the messenger during each scenario (skews its figures);
                      writes .cpuprofile files next to the JSON and prints top self time
   --heap             in the memory scenario, heap-snapshot the messenger before and after the
@@ -36,7 +39,7 @@ const HELP = `Usage: npm run bench [-- options]
                      (the server must support it; a throwaway database is best)
   --help`;
 
-const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'search', 'login', 'start'] as const;
+const SCENARIOS = ['throughput', 'fanout', 'memory', 'history', 'search', 'login', 'start', 'postgres', 'instances'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function parseArgs(argv: string[]) {
@@ -112,9 +115,11 @@ const pinningNote =
 if (pinning.ok) pin(process.pid, 1);
 
 const children = new Set<Child>();
-/** Kills every child (by its pid) and removes the run's temporary database folder. */
+const databaseServers = new Set<DatabaseServer>();
+/** Kills every child and database server (by its pid) and removes the run's temporary database folder. */
 function killAll() {
   for (const child of children) child.kill();
+  for (const database of databaseServers) database.kill();
   rmSync(tempDir, { recursive: true, force: true });
 }
 
@@ -125,6 +130,8 @@ const tempDir = mkdtempSync(join(tmpdir(), 'messenger-bench-'));
 const databaseUrl = options.databaseUrl ?? `file:${join(tempDir, 'chat.db')}`;
 const provider = databaseUrl.startsWith('file:') ? 'sqlite' : databaseUrl.split(':')[0]!;
 const jwtSecret = randomBytes(36).toString('base64url');
+// In production /metrics is served only to this token.
+const metricsToken = randomBytes(24).toString('base64url');
 
 interface Server {
   kind: Kind;
@@ -140,6 +147,7 @@ async function startServer(kind: Kind, settings: Record<string, string> = {}): P
           NODE_ENV: 'production',
           DATABASE_URL: databaseUrl,
           JWT_SECRET: jwtSecret,
+          METRICS_TOKEN: metricsToken,
           BCRYPT_COST: '4',
           LOG_LEVEL: 'silent',
           REDIS_URL: '',
@@ -334,7 +342,9 @@ const perUnit = (before: number | null, after: number | null, units: number) =>
   before === null || after === null || units === 0 ? null : (after - before) / units;
 
 async function metric(server: Server, name: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', server.url))).text();
+  const response = await fetch(new URL('/metrics', server.url), { headers: { authorization: `Bearer ${metricsToken}` } });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const text = await response.text();
   let total = 0;
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
@@ -386,9 +396,24 @@ interface ThroughputRow {
   foreign: Foreign | null;
   /** SQL statements per send, including the subscribers' reads of it (messenger only). */
   sqlPerSend: number | null;
+  /** CPU of the database servers on the load core (Postgres), share of that core. */
+  databaseCpu: number | null;
 }
 
-async function throughputScenario(server: Server, fixture: Fixture, load: Child, subs: Child): Promise<ThroughputRow[]> {
+/** A database server of the run on the load core (Postgres, Redis): its CPU is not foreign there. */
+const databasesCpu = async (databases: DatabaseServer[]) => {
+  const from = databases.reduce((sum, database) => sum + database.cpuMs(), 0);
+  const started = performance.now();
+  return () => (databases.reduce((sum, database) => sum + database.cpuMs(), 0) - from) / (performance.now() - started);
+};
+
+async function throughputScenario(
+  server: Server,
+  fixture: Fixture,
+  load: Child,
+  subs: Child,
+  { sizes = [0, P.throughput.subscribers], databases = [] }: { sizes?: number[]; databases?: DatabaseServer[] } = {},
+): Promise<ThroughputRow[]> {
   const T = P.throughput;
   const spec = sendSpec(server, fixture) as Extract<SendSpec, { mode: 'graphql' }>;
   const request = {
@@ -403,7 +428,7 @@ async function throughputScenario(server: Server, fixture: Fixture, load: Child,
   };
   if (T.warmupS > 0) await load.call('throughput', { ...request, durationS: T.warmupS }, 60_000);
   const rows: ThroughputRow[] = [];
-  for (const n of [0, T.subscribers]) {
+  for (const n of sizes) {
     await settle(server);
     if (n > 0) {
       await subs.call('subscribe', subscribeArgs(server, fixture, n), 120_000);
@@ -414,12 +439,14 @@ async function throughputScenario(server: Server, fixture: Fixture, load: Child,
     const serverCpu = await cpuWindow(server.child);
     const subsCpu = await cpuWindow(subs);
     const foreign = foreignWindow();
+    const databaseCpu = await databasesCpu(databases);
     const sqlBefore = await sqlStatements(server);
     const result = await profiled(server, `throughput-${n}`, () =>
       load.call('throughput', { ...request, durationS: T.durationS }, T.durationS * 1000 + 60_000),
     );
     const serverShare = await serverCpu();
     const subsShare = n > 0 ? await subsCpu() : null;
+    const databaseShare = databases.length > 0 ? databaseCpu() : null;
     const row: ThroughputRow = {
       server: LABEL[server.kind],
       subscribers: n,
@@ -433,8 +460,9 @@ async function throughputScenario(server: Server, fixture: Fixture, load: Child,
       serverCpu: serverShare,
       loadCpu: result.loadCpu,
       subsCpu: subsShare,
-      foreign: foreign(serverShare, result.loadCpu + (subsShare ?? 0)),
+      foreign: foreign(serverShare, result.loadCpu + (subsShare ?? 0) + (databaseShare ?? 0)),
       sqlPerSend: null,
+      databaseCpu: databaseShare,
     };
     noteForeign(`throughput ${row.server} ${n}`, row.foreign);
     if (n > 0) {
@@ -472,34 +500,56 @@ interface FanoutRow {
   foreign: Foreign | null;
   /** SQL statements per message delivered to one subscriber (messenger only). */
   sqlPerDelivery: number | null;
+  /** CPU of the database servers on the load core (Postgres, Redis), share of that core. */
+  databaseCpu: number | null;
 }
 
-async function fanoutScenario(server: Server, fixture: Fixture, subs: Child): Promise<FanoutRow[]> {
+/**
+ * The fan-out of `sizes` subscribers, split evenly across `servers`
+ * (instances of one deployment), with the sender on the first; server CPU
+ * and SQL are summed over the instances.
+ */
+async function fanoutScenario(
+  servers: Server[],
+  fixture: Fixture,
+  subs: Child,
+  { sizes = P.fanout.sizes, databases = [] }: { sizes?: number[]; databases?: DatabaseServer[] } = {},
+): Promise<FanoutRow[]> {
   const F = P.fanout;
+  const server = servers[0]!;
   const spec = sendSpec(server, fixture);
+  const sum = async <T>(each: (server: Server) => Promise<T>, add: (values: T[]) => number | null) => add(await Promise.all(servers.map(each)));
+  const total = (values: (number | null)[]) => (values.includes(null) ? null : values.reduce<number>((a, b) => a + b!, 0));
   const rows: FanoutRow[] = [];
-  for (const n of F.sizes) {
-    await settle(server);
-    log(`fan-out: ${LABEL[server.kind]}, ${n} subscribers`);
-    const opened = await subs.call('subscribe', subscribeArgs(server, fixture, n), 180_000);
+  for (const n of sizes) {
+    for (const instance of servers) await settle(instance);
+    log(`fan-out: ${LABEL[server.kind]}${servers.length > 1 ? ` × ${servers.length}` : ''}, ${n} subscribers`);
+    let connectMs = 0;
+    for (const [i, instance] of servers.entries()) {
+      const opened = await subs.call('subscribe', subscribeArgs(instance, fixture, Math.round((n * (i + 1)) / servers.length)), 180_000);
+      connectMs += opened.wallMs;
+    }
     await subs.call('prime', { send: spec, timeoutMs: 60_000 }, 90_000);
-    await settle(server);
-    const serverCpu = await cpuWindow(server.child);
+    for (const instance of servers) await settle(instance);
+    const serverCpus = await Promise.all(servers.map((instance) => cpuWindow(instance.child)));
     const foreign = foreignWindow();
-    const sqlBefore = await sqlStatements(server);
+    const databaseCpu = await databasesCpu(databases);
+    const sqlBefore = await sum(sqlStatements, total);
     const result = await profiled(server, `fanout-${n}`, () =>
       subs.call('fanout', { send: spec, rate: F.rate, durationS: F.durationS, graceMs: F.graceMs, timed: F.timed }, F.durationS * 1000 + F.graceMs + 120_000),
     );
-    const serverShare = await serverCpu();
+    const serverShare = (await Promise.all(serverCpus.map((window) => window()))).reduce((a, b) => a + b, 0);
+    const databaseShare = databases.length > 0 ? databaseCpu() : null;
     const totals = await subs.call('fanoutTotals', undefined, 120_000);
     const row = {
       server: LABEL[server.kind],
       ...result,
       ...totals,
-      connectMs: opened.wallMs,
+      connectMs,
       serverCpu: serverShare,
-      foreign: foreign(serverShare, result.loadCpu),
-      sqlPerDelivery: perUnit(sqlBefore, await sqlStatements(server), result.delivered),
+      foreign: foreign(serverShare, result.loadCpu + (databaseShare ?? 0)),
+      sqlPerDelivery: perUnit(sqlBefore, await sum(sqlStatements, total), result.delivered),
+      databaseCpu: databaseShare,
     };
     noteForeign(`fan-out ${row.server} ${n}`, row.foreign);
     rows.push(row);
@@ -697,6 +747,90 @@ async function loginScenario(load: Child): Promise<LoginRow[]> {
   return rows;
 }
 
+/** Where the Postgres scenarios put each process, and why (README, "Performance"). */
+const DATABASE_PINNING =
+  'messenger instances on core 0, Postgres and Redis on core 1 beside the load generators, ' +
+  "so the messenger's core holds only its own work, as on SQLite";
+
+interface DatabaseResults {
+  /** Sends at saturation with no subscribers: the messenger on SQLite, then on Postgres. */
+  sends: ThroughputRow[];
+  /** Fan-out on Postgres: one instance, then two sharing a Redis. */
+  instances: FanoutRow[];
+  skipped: string[];
+}
+
+/**
+ * The scenarios on a Postgres the run starts for itself (durable, pinned to
+ * the load core): sends against the same sends on SQLite, measured next to
+ * each other; and the largest fan-out on one instance against two
+ * instances with a Redis between them, subscribers split across them and
+ * the sender on the first. Both instances share the messenger's core, so
+ * the second instance adds crossing instances, not CPU.
+ */
+async function databaseScenarios(sqliteFixture: Fixture, load: Child, subs: Child): Promise<DatabaseResults> {
+  const results: DatabaseResults = { sends: [], instances: [], skipped: [] };
+  const missingPostgres = postgresMissing();
+  if (missingPostgres) {
+    results.skipped.push(`Postgres and two-instance scenarios: ${missingPostgres}`);
+    return results;
+  }
+  const started = new Set<Server>();
+  const start = async (settings: Record<string, string> = {}) => {
+    const server = await startServer('ours', settings);
+    started.add(server);
+    return server;
+  };
+  const stop = async (server: Server) => {
+    started.delete(server);
+    await stopServer(server);
+  };
+  const relabel = <T extends { server: string }>(rows: T[], server: string) => rows.map((row) => ({ ...row, server }));
+  log('postgres: starting a cluster');
+  const postgres = await startPostgres(LOAD_CORE);
+  databaseServers.add(postgres);
+  let redis: DatabaseServer | null = null;
+  try {
+    const postgresUrl = postgres.createDatabase();
+    if (options.only.has('postgres')) {
+      const sqlite = await start();
+      results.sends.push(...relabel(await throughputScenario(sqlite, sqliteFixture, load, subs, { sizes: [0] }), `messenger, ${provider}`));
+      await stop(sqlite);
+    }
+    const single = await start({ DATABASE_URL: postgresUrl });
+    log(`postgres: registering ${P.users} users`);
+    const fixture = await createFixture(single);
+    if (options.only.has('postgres')) {
+      const rows = await throughputScenario(single, fixture, load, subs, { sizes: [0], databases: [postgres] });
+      results.sends.push(...relabel(rows, 'messenger, postgresql'));
+    }
+    if (options.only.has('instances')) {
+      const missingRedis = redisMissing();
+      if (missingRedis) results.skipped.push(`two-instance scenario: ${missingRedis}`);
+      else {
+        const sizes = [Math.max(...P.fanout.sizes)];
+        const one = await fanoutScenario([single], fixture, subs, { sizes, databases: [postgres] });
+        results.instances.push(...relabel(one, 'one instance'));
+        await stop(single);
+        redis = await startRedis(LOAD_CORE);
+        databaseServers.add(redis);
+        const shared = { DATABASE_URL: postgresUrl, REDIS_URL: redis.url };
+        const pair = [await start(shared), await start(shared)];
+        const two = await fanoutScenario(pair, fixture, subs, { sizes, databases: [postgres, redis] });
+        results.instances.push(...relabel(two, 'two instances + Redis'));
+      }
+    }
+  } finally {
+    for (const server of started) await stopServer(server);
+    for (const database of [redis, postgres]) {
+      if (!database) continue;
+      await database.stop();
+      databaseServers.delete(database);
+    }
+  }
+  return results;
+}
+
 // ---------------------------------------------------------------- the run
 
 async function main() {
@@ -743,7 +877,7 @@ async function main() {
 
   for (const kind of ['ours', 'stack', 'transport'] as const) {
     if (kind !== 'transport' && run.has('throughput')) throughput.push(...(await throughputScenario(await server(kind, false), fixture, load, subs)));
-    if (run.has('fanout')) fanout.push(...(await fanoutScenario(await server(kind, false), fixture, subs)));
+    if (run.has('fanout')) fanout.push(...(await fanoutScenario([await server(kind, false)], fixture, subs)));
   }
   if (run.has('memory')) {
     for (const kind of ['ours', 'stack', 'transport'] as const) memory.push(...(await memoryScenario(await server(kind, true), fixture, subs)));
@@ -754,6 +888,10 @@ async function main() {
   const starts: StartRow[] = run.has('start') ? await startScenario(tempDir) : [];
 
   for (const running of servers.values()) await stopServer(running);
+  servers.clear();
+  const databases: DatabaseResults =
+    run.has('postgres') || run.has('instances') ? await databaseScenarios(fixture, load, subs) : { sends: [], instances: [], skipped: [] };
+
   await Promise.all([load.stop(), subs.stop()]);
   machine.loadAverage.end = loadavg()[0]!;
 
@@ -924,6 +1062,79 @@ async function main() {
     targets.push({ target: 'resident memory at start (existing database) ≤ 150 MB', measured: `${fixed(later.rssMB)} MB`, pass: later.rssMB <= 150 });
   }
 
+  if (databases.sends.length > 0) {
+    const T = P.throughput;
+    say();
+    say(`8. Sends on Postgres: sendMessage at saturation, ${T.connections} in flight, ${T.durationS} s each, no subscribers`);
+    say(`   ${DATABASE_PINNING}; Postgres with its default durability (fsync, synchronous_commit on)`);
+    say(
+      table(
+        ['server', 'msg/s', 'p50 ms', 'p99 ms', 'errors', 'SQL/send', 'server CPU', 'Postgres CPU', 'load CPU', 'other CPU 0/1'],
+        databases.sends.map((row) => [
+          row.server,
+          count(row.perSecond),
+          fixed(row.p50),
+          fixed(row.p99),
+          row.errors,
+          fixed(row.sqlPerSend),
+          percent(row.serverCpu),
+          percent(row.databaseCpu),
+          percent(row.loadCpu),
+          showForeign(row.foreign),
+        ]),
+      ),
+    );
+    const [sqlite, postgres] = databases.sends;
+    if (sqlite && postgres) {
+      const ratio = postgres.perSecond / sqlite.perSecond;
+      targets.push({
+        target: `sends on Postgres: ≥ 60% of sends on ${provider}`,
+        measured: `${percent(ratio)} (${count(postgres.perSecond)} vs ${count(sqlite.perSecond)}/s)`,
+        pass: ratio >= 0.6 && postgres.errors === 0,
+      });
+    }
+  }
+
+  if (databases.instances.length > 0) {
+    const F = P.fanout;
+    say();
+    say(`9. Fan-out across instances on Postgres: one chat, a sender at ${F.rate} msg/s for ${F.durationS} s on the first instance`);
+    say(`   ${DATABASE_PINNING}; two instances split the subscribers and share core 0 and a Redis`);
+    say(
+      table(
+        ['setup', 'subscribers', 'sent', 'delivered', 'min/sub', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'server CPU', 'DB+Redis CPU', 'load CPU', 'other CPU 0/1'],
+        databases.instances.map((row) => [
+          row.server,
+          row.subscribers,
+          row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : ''),
+          fixed(row.deliveredRatio, 3),
+          row.minPerSubscriber,
+          fixed(row.p50),
+          fixed(row.p99),
+          fixed(row.max),
+          fixed(row.sqlPerDelivery, 2),
+          percent(row.serverCpu),
+          percent(row.databaseCpu),
+          percent(row.loadCpu),
+          showForeign(row.foreign),
+        ]),
+      ),
+    );
+    const [one, two] = databases.instances;
+    if (one && two) {
+      targets.push({ target: `two instances, ${two.subscribers} subscribers split: delivered = 1.0`, measured: fixed(two.deliveredRatio, 3), pass: two.deliveredRatio === 1 && two.sendErrors === 0 });
+      targets.push({
+        target: 'two instances: p99 ≤ 2× one instance',
+        measured: `${fixed(two.p99)} vs ${fixed(one.p99)} ms (${fixed(two.p99 / one.p99, 2)}×)`,
+        pass: two.p99 <= 2 * one.p99,
+      });
+    }
+  }
+  for (const why of databases.skipped) {
+    say();
+    say(`SKIPPED: ${why}`);
+  }
+
   say();
   say(`Targets${options.quick ? ' (quick mode: small N, indicative only)' : ''}`);
   say(table(['target', 'measured', ''], targets.map((check) => [check.target, check.measured, verdict(check.pass)])));
@@ -957,6 +1168,7 @@ async function main() {
     search,
     login,
     starts,
+    databases,
     targets,
     profiles,
     heaps,

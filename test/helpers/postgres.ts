@@ -65,9 +65,11 @@ function serverUser(): { uid: number; gid: number } | undefined {
   throw new Error('Running as root, and there is neither a "postgres" nor a "nobody" user to run Postgres as.');
 }
 
-function run(command: string, args: string[], options: { cwd: string; user?: { uid: number; gid: number } }) {
+function run(command: string, args: string[], options: { cwd: string; user?: { uid: number; gid: number }; core?: number }) {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, {
+    // Processes inherit their CPU affinity: pinning pg_ctl pins the server and every backend it forks.
+    const [file, argv] = options.core === undefined ? [command, args] : ['taskset', ['-c', String(options.core), command, ...args]];
+    const child = spawn(file, argv, {
       cwd: options.cwd,
       ...options.user,
       // Keep the cluster out of this terminal's process group: Ctrl-C reaches
@@ -86,17 +88,22 @@ function run(command: string, args: string[], options: { cwd: string; user?: { u
   });
 }
 
-// Durability buys nothing for a cluster that is deleted after the run.
 const SERVER_SETTINGS = [
   "listen_addresses = '127.0.0.1'",
-  'fsync = off',
-  'synchronous_commit = off',
-  'full_page_writes = off',
   // Every test file starts servers with pools of up to DATABASE_POOL_SIZE connections.
   'max_connections = 300',
   'shared_buffers = 64MB',
   "timezone = 'UTC'",
 ];
+// Durability buys nothing for a cluster that is deleted after the run (unless it is measured, as by the bench).
+const NOT_DURABLE = ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off'];
+
+export interface ClusterOptions {
+  /** Keep Postgres's default durability (fsync, synchronous commits), as a production server has it. */
+  durable?: boolean;
+  /** Pin the server and all its processes to this CPU core (taskset). */
+  core?: number;
+}
 
 /**
  * The locale of the cluster: en_US.UTF-8, as most production databases are
@@ -115,10 +122,14 @@ function clusterLocale(): string {
 /**
  * initdb's a cluster into a new temporary folder and starts it on a free
  * port (trust authentication, superuser `postgres`, reachable on 127.0.0.1
- * only), with the locale of clusterLocale(). `stop` shuts it down and deletes
- * the folder.
+ * only), with the locale of clusterLocale(); not durable unless
+ * `options.durable`. `stop` shuts it down and deletes the folder; `pid` is
+ * the postmaster's.
  */
-export async function startCluster(binDir: string): Promise<TestPostgres & { stop(): Promise<void> }> {
+export async function startCluster(
+  binDir: string,
+  options: ClusterOptions = {},
+): Promise<TestPostgres & { pid: number; stop(): Promise<void> }> {
   const user = serverUser();
   const base = mkdtempSync(path.join(tmpdir(), 'messenger-pg-'));
   if (user) chownSync(base, user.uid, user.gid);
@@ -137,8 +148,9 @@ export async function startCluster(binDir: string): Promise<TestPostgres & { sto
   }
   const start = async (port: number) => {
     // The socket goes into our own folder: /var/run/postgresql may not exist or be ours.
-    appendFileSync(path.join(data, 'postgresql.conf'), [...SERVER_SETTINGS, `port = ${port}`, `unix_socket_directories = '${base}'`, ''].join('\n'));
-    await run(tool('pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', log], { cwd: base, user });
+    const settings = [...SERVER_SETTINGS, ...(options.durable ? [] : NOT_DURABLE), `port = ${port}`, `unix_socket_directories = '${base}'`];
+    appendFileSync(path.join(data, 'postgresql.conf'), [...settings, ''].join('\n'));
+    await run(tool('pg_ctl'), ['start', '-w', '-t', '60', '-D', data, '-l', log], { cwd: base, user, core: options.core });
   };
   // Another process may take the free port before Postgres binds it: then try another.
   for (let attempt = 1; ; attempt += 1) {
@@ -149,6 +161,7 @@ export async function startCluster(binDir: string): Promise<TestPostgres & { sto
       return {
         url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
         binDir,
+        pid: Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
         async stop() {
           await run(tool('pg_ctl'), ['stop', '-w', '-D', data, '-m', 'immediate'], { cwd: base, user }).catch(() => {});
           remove();
