@@ -392,16 +392,19 @@ async function throughput(args: ThroughputArgs) {
 interface TimedArgs {
   url: string;
   token: string;
-  /** Requests measured, one at a time, after `warmup` unmeasured ones. */
+  /** Requests measured, after `warmup` unmeasured ones. */
   requests: number;
   warmup: number;
+  /** Clients sending at once, each one request at a time on its own connection (default 1). */
+  clients?: number;
 }
 
 /**
- * Posts `body()` one request at a time and times each, on one kept-alive
- * connection: node:http rather than fetch, whose own garbage gave this
- * process GC pauses of several milliseconds, which landed in the very
- * latencies being measured. `ok` tells a right answer from a wrong one.
+ * Posts `body()` from `clients` clients, each one request at a time, and
+ * times each, on kept-alive connections: node:http rather than fetch, whose
+ * own garbage gave this process GC pauses of several milliseconds, which
+ * landed in the very latencies being measured. `ok` tells a right answer
+ * from a wrong one.
  */
 async function timedRequests(args: TimedArgs, body: () => string, ok: (data: any) => boolean) {
   const headers = {
@@ -409,7 +412,8 @@ async function timedRequests(args: TimedArgs, body: () => string, ok: (data: any
     accept: 'application/graphql-response+json',
     authorization: `Bearer ${args.token}`,
   };
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const clients = args.clients ?? 1;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const post = (text: string) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
       const request = http.request(args.url, { method: 'POST', headers, agent }, (response) => {
@@ -429,20 +433,34 @@ async function timedRequests(args: TimedArgs, body: () => string, ok: (data: any
     const parsed = JSON.parse(response.text) as { data?: unknown; errors?: unknown };
     return { ms, ok: response.status === 200 && !parsed.errors && ok(parsed.data) };
   };
-  for (let i = 0; i < args.warmup; i += 1) await once();
+  /** `total` requests shared by the clients, each client sending its next as soon as its last is answered. */
+  const inParallel = async (total: number, each: () => Promise<void>) => {
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(clients, total) }, async () => {
+        while (started < total) {
+          started += 1;
+          await each();
+        }
+      }),
+    );
+  };
+  await inParallel(args.warmup, async () => void (await once()));
   const times: number[] = [];
   let errors = 0;
-  const measured = await measure(async () => {
-    for (let i = 0; i < args.requests; i += 1) {
+  const measured = await measure(() =>
+    inParallel(args.requests, async () => {
       const { ms, ok: right } = await once();
       times.push(ms);
       if (!right) errors += 1;
-    }
-  });
+    }),
+  );
   times.sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  agent.destroy();
   return {
     requests: args.requests,
+    clients,
     errors,
     p50: at(0.5),
     p99: at(0.99),

@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --profile] [-- --only fanout,history,search] [-- --postgres <url>]`
  *
- * Measures the messenger server side by side with two baselines started in
- * the same run: the stack limit (bare yoga + graphql-ws, in memory) and the
- * transport limit (raw `ws`). Each system under test runs in its own child
+ * Measures the messenger server side by side with baselines started in the
+ * same run: the stack limit (bare yoga + graphql-ws, in memory), the
+ * transport limit (raw `ws`) and, for history pages, fastify + Mercurius with
+ * graphql-jit over the messenger's SQLite file. Each system under test runs in its own child
  * process pinned to core 0; the load generators run in other processes pinned
  * to core 1 (this process pins itself there too). Prints a table, writes
  * bench-results/<timestamp>.json, and exits 0 when the run completed, whether
@@ -79,7 +80,8 @@ const DEFAULT = {
   throughput: { connections: 32, durationS: 6, warmupS: 2, subscribers: 100, drainMs: 10_000 },
   fanout: { sizes: [100, 1000, 10_000], rate: 20, durationS: 5, graceMs: 5_000, timed: 1000 },
   memory: { sizes: [1000, 5000], warm: 100 },
-  history: { messages: 100_000, pages: 1000, warmup: 100 },
+  /** Pages one at a time (`pages`), then from `concurrent.clients` clients at once. */
+  history: { messages: 100_000, pages: 1000, warmup: 100, concurrent: { clients: 20, pages: 5000 } },
   search: { messages: 100_000, queries: 1000, warmup: 100 },
   // Long enough for every attacker to have failed once: a first guess looks like any login.
   login: { attackers: 20, logins: 20, headStartMs: 8_000 },
@@ -93,7 +95,7 @@ const QUICK: typeof DEFAULT = {
   throughput: { connections: 16, durationS: 1, warmupS: 0, subscribers: 20, drainMs: 2_000 },
   fanout: { sizes: [40], rate: 20, durationS: 1, graceMs: 2_000, timed: 1000 },
   memory: { sizes: [50, 100], warm: 10 },
-  history: { messages: 2_000, pages: 100, warmup: 20 },
+  history: { messages: 2_000, pages: 100, warmup: 20, concurrent: { clients: 20, pages: 200 } },
   search: { messages: 2_000, queries: 100, warmup: 20 },
   login: { attackers: 4, logins: 3, headStartMs: 500 },
   freshServers: false,
@@ -123,8 +125,8 @@ function killAll() {
   rmSync(tempDir, { recursive: true, force: true });
 }
 
-type Kind = 'ours' | 'stack' | 'transport';
-const LABEL: Record<Kind, string> = { ours: 'messenger', stack: 'stack limit', transport: 'transport limit' };
+type Kind = 'ours' | 'stack' | 'transport' | 'mercurius';
+const LABEL: Record<Kind, string> = { ours: 'messenger', stack: 'stack limit', transport: 'transport limit', mercurius: 'Mercurius + jit' };
 
 const tempDir = mkdtempSync(join(tmpdir(), 'messenger-bench-'));
 const databaseUrl = options.databaseUrl ?? `file:${join(tempDir, 'chat.db')}`;
@@ -155,7 +157,8 @@ async function startServer(kind: Kind, settings: Record<string, string> = {}): P
           ...UNLIMITED_RATES,
           ...settings,
         }
-      : { NODE_ENV: 'production' };
+      : // The Mercurius baseline reads the messenger's database and checks its tokens.
+        { NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret };
   // Every server runs with the node flags and allocator setting npm start uses.
   const runtime = productionRuntime();
   const child = new Child(`${kind} server`, './server.ts', [kind], {
@@ -230,13 +233,14 @@ function foreignWindow() {
 
 const showForeign = (foreign: Foreign | null) => (foreign ? `${percent(foreign.core0)} / ${percent(foreign.core1)}` : '–');
 
-/** A timed scenario's row: its requests, latencies, rate, SQL, errors, CPU and seeding time. */
+/** A timed scenario's row: its requests, latencies, rates, SQL, errors, CPU and seeding time. */
 const timedRow = (row: TimedResult) => [
   row.requests,
   fixed(row.p50, 2),
   fixed(row.p99, 2),
   fixed(row.max, 2),
   count(row.perSecond),
+  count(row.perCpuSecond),
   fixed(row.sqlPerRequest, 2),
   row.errors,
   percent(row.serverCpu),
@@ -608,8 +612,10 @@ async function memoryScenario(server: Server, fixture: Fixture, subs: Child): Pr
   return rows;
 }
 
-/** A scenario of one request at a time over seeded messages: history pages, or searches. */
+/** Requests over seeded messages from a number of clients, each one request at a time: history pages, or searches. */
 interface TimedResult {
+  server: string;
+  clients: number;
   messages: number;
   seedMs: number;
   requests: number;
@@ -618,72 +624,93 @@ interface TimedResult {
   p99: number;
   max: number;
   perSecond: number;
-  sqlPerRequest: number;
+  /** Requests answered per second of the server's CPU: the inverse of a request's CPU cost. */
+  perCpuSecond: number;
+  sqlPerRequest: number | null;
   serverCpu: number;
   loadCpu: number;
   foreign: Foreign | null;
 }
 
+interface Seeded {
+  chatId: string;
+  author: BenchUser;
+  messages: number;
+  seedMs: number;
+}
+
+/** Seeds `messages` messages into `chatId` with the server child's `seed` (or `seedTexts`) command. */
+async function seedMessages(scenario: Scenario, server: Server, seed: 'seed' | 'seedTexts', chatId: string, author: BenchUser, messages: number): Promise<Seeded> {
+  log(`${scenario}: seeding ${count(messages)} messages`);
+  const seeded = await server.child.call(seed, { chatId: fromGlobalId(chatId), authorId: fromGlobalId(author.id), count: messages }, 240_000);
+  return { chatId, author, messages, seedMs: seeded.ms };
+}
+
 /**
- * Seeds `messages` messages into `chatId` with the server child's `seed`
- * command, then runs the load generator's `command` (one request at a
- * time): `warmup` requests, then `requests` measured ones.
+ * Runs the load generator's `command` against the seeded chat from `clients`
+ * clients: `warmup` requests, then `requests` measured ones.
  */
 async function timedScenario(
-  scenario: Scenario,
+  scenario: string,
   server: Server,
   load: Child,
-  { seed, command, chatId, author, messages, requests, warmup, args }: {
-    seed: 'seed' | 'seedTexts';
+  seeded: Seeded,
+  { command, requests, warmup, clients = 1, args }: {
     command: 'history' | 'search';
-    chatId: string;
-    author: BenchUser;
-    messages: number;
     requests: number;
     warmup: number;
+    clients?: number;
     args: Record<string, unknown>;
   },
 ): Promise<TimedResult> {
-  log(`${scenario}: seeding ${count(messages)} messages`);
-  const seeded = await server.child.call(seed, { chatId: fromGlobalId(chatId), authorId: fromGlobalId(author.id), count: messages }, 240_000);
   await settle(server);
-  const call = { url: server.url, token: author.token, chatId, ...args };
+  const call = { url: server.url, token: seeded.author.token, chatId: seeded.chatId, clients, ...args };
   await load.call(command, { ...call, requests: warmup, warmup: 0 }, 60_000);
-  log(`${scenario}: measuring`);
+  log(`${scenario}: measuring ${LABEL[server.kind]}, ${clients} client${clients === 1 ? '' : 's'}`);
   const before = await sqlStatements(server);
   const serverCpu = await cpuWindow(server.child);
   const foreign = foreignWindow();
   const result = await profiled(server, scenario, () => load.call(command, { ...call, requests, warmup: 0 }, 120_000));
   const cpu = await serverCpu();
   const after = await sqlStatements(server);
-  const row = { messages, seedMs: seeded.ms, ...result, sqlPerRequest: perUnit(before, after, requests)!, serverCpu: cpu, foreign: foreign(cpu, result.loadCpu) };
-  noteForeign(scenario, row.foreign);
+  const row: TimedResult = {
+    server: LABEL[server.kind],
+    messages: seeded.messages,
+    seedMs: seeded.seedMs,
+    ...result,
+    perCpuSecond: result.perSecond / cpu,
+    sqlPerRequest: perUnit(before, after, requests),
+    serverCpu: cpu,
+    foreign: foreign(cpu, result.loadCpu),
+  };
+  noteForeign(`${scenario} ${row.server}`, row.foreign);
   return row;
 }
 
-const historyScenario = (server: Server, fixture: Fixture, load: Child) =>
-  timedScenario('history', server, load, {
-    seed: 'seed',
-    command: 'history',
-    chatId: fixture.historyChatId,
-    author: fixture.users[0]!,
-    messages: P.history.messages,
-    requests: P.history.pages,
-    warmup: P.history.warmup,
-    args: { lastSeq: P.history.messages },
-  });
+/**
+ * History pages of the messenger, then of the Mercurius baseline over the
+ * same file (SQLite only): one at a time, then from many clients at once,
+ * where the server's core is the limit and pages per CPU second compare.
+ */
+async function historyScenario(server: (kind: Kind, fresh: boolean) => Promise<Server>, fixture: Fixture, load: Child): Promise<TimedResult[]> {
+  const H = P.history;
+  const ours = await server('ours', true);
+  const seeded = await seedMessages('history', ours, 'seed', fixture.historyChatId, fixture.users[0]!, H.messages);
+  const rows: TimedResult[] = [];
+  for (const kind of provider === 'sqlite' ? (['ours', 'mercurius'] as const) : (['ours'] as const)) {
+    const target = kind === 'ours' ? ours : await server(kind, false);
+    const args = { lastSeq: H.messages };
+    rows.push(await timedScenario('history', target, load, seeded, { command: 'history', requests: H.pages, warmup: H.warmup, args }));
+    const { clients, pages } = H.concurrent;
+    rows.push(await timedScenario(`history-${clients}`, target, load, seeded, { command: 'history', requests: pages, warmup: H.warmup, clients, args }));
+  }
+  return rows;
+}
 
-const searchScenario = (server: Server, fixture: Fixture, load: Child) =>
-  timedScenario('search', server, load, {
-    seed: 'seedTexts',
-    command: 'search',
-    chatId: fixture.searchChatId,
-    author: fixture.users[0]!,
-    messages: P.search.messages,
-    requests: P.search.queries,
-    warmup: P.search.warmup,
-    args: { seed: 5 },
-  });
+async function searchScenario(server: Server, fixture: Fixture, load: Child): Promise<TimedResult> {
+  const seeded = await seedMessages('search', server, 'seedTexts', fixture.searchChatId, fixture.users[0]!, P.search.messages);
+  return timedScenario('search', server, load, seeded, { command: 'search', requests: P.search.queries, warmup: P.search.warmup, args: { seed: 5 } });
+}
 
 interface LoginRow {
   setting: string;
@@ -872,7 +899,7 @@ async function main() {
   const throughput: ThroughputRow[] = [];
   const fanout: FanoutRow[] = [];
   const memory: MemoryRow[] = [];
-  let history: TimedResult | null = null;
+  let history: TimedResult[] = [];
   let search: TimedResult | null = null;
 
   for (const kind of ['ours', 'stack', 'transport'] as const) {
@@ -882,7 +909,7 @@ async function main() {
   if (run.has('memory')) {
     for (const kind of ['ours', 'stack', 'transport'] as const) memory.push(...(await memoryScenario(await server(kind, true), fixture, subs)));
   }
-  if (run.has('history')) history = await historyScenario(await server('ours', true), fixture, load);
+  if (run.has('history')) history = await historyScenario(server, fixture, load);
   if (run.has('search')) search = await searchScenario(await server('ours', true), fixture, load);
   const login = run.has('login') ? await loginScenario(load) : [];
   const starts: StartRow[] = run.has('start') ? await startScenario(tempDir) : [];
@@ -996,17 +1023,31 @@ async function main() {
     }
   }
 
-  if (history) {
+  if (history.length > 0) {
+    const { clients } = P.history.concurrent;
     say();
-    say(`4. History page: messages(last: 50, before: cursor) at random depths of ${count(history.messages)} messages, one at a time`);
+    say(`4. History page: messages(last: 50, before: cursor) at random depths of ${count(history[0]!.messages)} messages, from 1 and ${clients} clients`);
     say(
       table(
-        ['pages', 'p50 ms', 'p99 ms', 'max ms', 'pages/s', 'SQL/page', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
-        [timedRow(history)],
+        ['server', 'clients', 'pages', 'p50 ms', 'p99 ms', 'max ms', 'pages/s', 'pages/CPU-s', 'SQL/page', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
+        history.map((row) => [row.server, row.clients, ...timedRow(row)]),
       ),
     );
-    targets.push({ target: `history page p99 ≤ 10 ms at ${count(history.messages)} messages`, measured: `${fixed(history.p99, 2)} ms`, pass: history.p99 <= 10 && history.errors === 0 });
-    targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(history.sqlPerRequest, 2), pass: history.sqlPerRequest <= 3 });
+    say(`pages/CPU-s = pages answered per second of the server's CPU; ${LABEL.mercurius}: fastify + Mercurius (graphql-jit) over the same SQLite file`);
+    const row = (server: string, n: number) => history.find((row) => row.server === server && row.clients === n);
+    const alone = row(LABEL.ours, 1)!;
+    targets.push({ target: `history page p99 ≤ 10 ms at ${count(alone.messages)} messages`, measured: `${fixed(alone.p99, 2)} ms`, pass: alone.p99 <= 10 && alone.errors === 0 });
+    targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(alone.sqlPerRequest, 2), pass: (alone.sqlPerRequest ?? Infinity) <= 3 });
+    const mine = row(LABEL.ours, clients);
+    const baseline = row(LABEL.mercurius, clients);
+    if (mine && baseline) {
+      const ratio = mine.perCpuSecond / baseline.perCpuSecond;
+      targets.push({
+        target: `history pages per CPU second (${clients} clients) ≥ ${LABEL.mercurius}`,
+        measured: `${percent(ratio)} (${count(mine.perCpuSecond)} vs ${count(baseline.perCpuSecond)})`,
+        pass: ratio >= 1 && mine.errors === 0,
+      });
+    }
   }
 
   if (search) {
@@ -1014,7 +1055,7 @@ async function main() {
     say(`5. Search: the first page (20 hits) of searchMessages(query, chatId) in a chat of ${count(search.messages)} messages, one at a time`);
     say(
       table(
-        ['queries', 'p50 ms', 'p99 ms', 'max ms', 'queries/s', 'SQL/query', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
+        ['queries', 'p50 ms', 'p99 ms', 'max ms', 'queries/s', 'queries/CPU-s', 'SQL/query', 'errors', 'server CPU', 'load CPU', 'other CPU 0/1', 'seeded in s'],
         [timedRow(search)],
       ),
     );

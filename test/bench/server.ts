@@ -1,7 +1,8 @@
 /**
  * Child process for one system under test, started by run.ts (pinned to its
  * own core): `ours` (the messenger app from src/app.ts, configured by the
- * environment the harness passes), `stack` or `transport` (the baselines).
+ * environment the harness passes), `stack`, `transport` or `mercurius` (the
+ * baselines; `mercurius` reads the messenger's DATABASE_URL and JWT_SECRET).
  * Prints nothing; answers the harness over IPC: forced-GC memory readings,
  * CPU time, history and search seeding, and in-process CPU profiles of one scenario.
  * Run with --expose-gc.
@@ -11,10 +12,11 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { serve, sleep } from './ipc.ts';
+import { startMercuriusBaseline } from './mercurius.ts';
 import { startStackBaseline, type Baseline } from './stack.ts';
 import { startTransportBaseline } from './transport.ts';
 
-type Kind = 'ours' | 'stack' | 'transport';
+type Kind = 'ours' | 'stack' | 'transport' | 'mercurius';
 const kind = process.argv[2] as Kind;
 
 interface Target {
@@ -128,8 +130,12 @@ async function start(): Promise<Target> {
   if (kind === 'ours') return startOurs();
   // yoga's pubsub is an EventTarget: without this, Node warns of a "leak" from the 11th subscriber on.
   setMaxListeners(0);
-  const baseline: Baseline = kind === 'stack' ? await startStackBaseline() : await startTransportBaseline();
-  return baseline;
+  const baselines: Record<Exclude<Kind, 'ours'>, () => Promise<Baseline>> = {
+    stack: () => startStackBaseline(),
+    transport: () => startTransportBaseline(),
+    mercurius: () => startMercuriusBaseline(process.env.DATABASE_URL!, process.env.JWT_SECRET!),
+  };
+  return baselines[kind]();
 }
 
 let profiler: Session | null = null;
