@@ -18,7 +18,7 @@ import cuid from '@bugsnag/cuid';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ChatRole, Message, User } from '../generated/prisma/client.ts';
 import { postgresConnection, sqliteConnection, type Db, type PostgresConnection, type SqliteConnection } from './client.ts';
-import { sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
+import { epochMs, sqliteTime, userColumns, userOf, type SqliteRow } from './sqlite-rows.ts';
 
 export interface NewMessage {
   chatId: string;
@@ -289,11 +289,6 @@ const APPEND_POSTGRES = `
   LEFT JOIN inserted ON inserted."id" = c."id"
   LEFT JOIN chat ON inserted."id" IS NOT NULL
   LEFT JOIN "User" u ON u."id" = c."authorId" AND inserted."id" IS NOT NULL`;
-
-/** Milliseconds since the epoch of a UTC timestamp column: a plain number, whatever pg's parser for timestamps does. */
-function epochMs(column: string) {
-  return `(extract(epoch FROM ${column}) * 1000)::float8`;
-}
 
 interface PostgresRow {
   ord: number;

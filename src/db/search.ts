@@ -9,7 +9,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ChatRole, Message, User } from '../generated/prisma/client.ts';
 import { databaseProvider, sqliteConnection, type Db } from './client.ts';
-import { messagesWithAuthors, messageWithAuthorColumns, sqliteTime, type MessageWithAuthorRow } from './sqlite-rows.ts';
+import { AFTER_MESSAGE_WITH_AUTHOR, messagesWithAuthors, messageWithAuthorColumns, sqliteTime, type MessageWithAuthorRow } from './sqlite-rows.ts';
 
 export interface SearchQuery {
   /** Only messages of chats this user is a member of. */
@@ -63,7 +63,12 @@ export async function searchMessageRows(db: Db, query: SearchQuery): Promise<Sea
     });
     sqlite.onStatement();
     const messages = messagesWithAuthors(rows);
-    return rows.map((row, i) => ({ id: row.id, key: row.searchKey, role: row.readerRole, message: messages[i] }));
+    return rows.map((row, i) => ({
+      id: row[0],
+      key: row[AFTER_MESSAGE_WITH_AUTHOR] as number,
+      role: row[AFTER_MESSAGE_WITH_AUTHOR + 1] as ChatRole,
+      message: messages[i],
+    }));
   }
   const [afterAt, afterId] = (query.after as [string, string] | null) ?? [null, null];
   const rows = await db.$queryRawUnsafe<{ id: string; at: string; role: ChatRole }[]>(
@@ -105,15 +110,13 @@ const SEARCH_SQLITE = `
   ORDER BY s."rowid" DESC
   LIMIT @limit`;
 
-type SearchRowSqlite = MessageWithAuthorRow & { searchKey: number; readerRole: ChatRole };
-
-const prepared = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[Record<string, unknown>], SearchRowSqlite>>();
+const prepared = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[Record<string, unknown>], MessageWithAuthorRow>>();
 
 function statement(database: BetterSqlite3.Database) {
   let search = prepared.get(database);
   if (!search) {
     // Prisma's adapter turns on BigInt results for the whole connection; rowids fit in a number.
-    search = database.prepare<[Record<string, unknown>], SearchRowSqlite>(SEARCH_SQLITE).safeIntegers(false);
+    search = database.prepare<[Record<string, unknown>], MessageWithAuthorRow>(SEARCH_SQLITE).raw(true).safeIntegers(false);
     prepared.set(database, search);
   }
   return search;

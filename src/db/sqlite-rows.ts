@@ -1,7 +1,8 @@
 /**
  * Values as Prisma's SQLite adapter stores them, for the statements that run
  * without Prisma (./append-message.ts, ./history-page.ts, ./search.ts): what
- * they write and compare must match what Prisma writes and reads.
+ * they write and compare must match what Prisma writes and reads. Messages
+ * with their authors are read the same way on Postgres's raw path.
  */
 import type { Message, User } from '../generated/prisma/client.ts';
 
@@ -11,13 +12,22 @@ export const sqliteTime = (date: Date) => date.toISOString().replace('Z', '+00:0
 /** A row as SQLite returns it: DateTime columns are text. */
 export type SqliteRow<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
 
-export const optionalDateOf = (text: string | null) => (text === null ? null : new Date(text));
+/** A DateTime as a row carries it: SQLite's text, or Postgres's epoch milliseconds (epochMs). */
+type Time = string | number;
 
-/** The User columns, in a SELECT list; `alias` prefixes each output name. */
-export const userColumns = (table: string, alias = '') =>
-  ['id', 'username', 'usernameKey', 'email', 'passwordHash', 'createdAt', 'lastSeenAt']
-    .map((column) => `${table}."${column}"${alias ? ` AS "${alias}${column}"` : ''}`)
-    .join(', ');
+/**
+ * Milliseconds since the epoch of a UTC timestamp column on Postgres: a
+ * plain float8, cheaper to read than pg's parse of a timestamp's text and
+ * the same instant whatever the server's time zone.
+ */
+export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+
+export const optionalDateOf = (value: Time | null) => (value === null ? null : new Date(value));
+
+const USER_COLUMNS = ['id', 'username', 'usernameKey', 'email', 'passwordHash', 'createdAt', 'lastSeenAt'] as const satisfies readonly (keyof User)[];
+
+/** The User columns, in a SELECT list. */
+export const userColumns = (table: string) => USER_COLUMNS.map((column) => `${table}."${column}"`).join(', ');
 
 export const userOf = (row: SqliteRow<User>): User => ({
   ...row,
@@ -28,46 +38,66 @@ export const userOf = (row: SqliteRow<User>): User => ({
 const MESSAGE_COLUMNS = [
   'id', 'chatId', 'authorId', 'text', 'seq', 'clientId', 'createdAt', 'editedAt', 'expiresAt', 'replyToId', 'pinnedAt', 'pinnedById', 'searchText',
 ] as const satisfies readonly (keyof Message)[];
+const TIME_COLUMNS = new Set(['createdAt', 'editedAt', 'expiresAt', 'pinnedAt', 'lastSeenAt']);
 
-/** A message's columns and its author's (named author_<column>), in a SELECT list; `m` is the message, `u` the author. */
-export const messageWithAuthorColumns = (m: string, u: string) =>
-  `${MESSAGE_COLUMNS.map((column) => `${m}."${column}"`).join(', ')}, ${userColumns(u, 'author_')}`;
+/**
+ * A message's columns, then its author's, in a SELECT list for a statement
+ * read in array mode (see messagesWithAuthors); `m` is the message, `u` the
+ * author. `time` writes a DateTime column as the row should carry it
+ * (Postgres: epochMs).
+ */
+export const messageWithAuthorColumns = (m: string, u: string, time = (column: string) => column) =>
+  [...MESSAGE_COLUMNS.map((column) => [m, column] as const), ...USER_COLUMNS.map((column) => [u, column] as const)]
+    .map(([table, column]) => (TIME_COLUMNS.has(column) ? time(`${table}."${column}"`) : `${table}."${column}"`))
+    .join(', ');
 
-export type MessageWithAuthorRow = SqliteRow<Message> & { [K in keyof User as `author_${K}`]: SqliteRow<User>[K] };
+/** The index of the first column after messageWithAuthorColumns in a row. */
+export const AFTER_MESSAGE_WITH_AUTHOR = MESSAGE_COLUMNS.length + USER_COLUMNS.length;
 
-/** Rows of messageWithAuthorColumns as messages with their authors, each author built once and shared by its messages. */
+/** A row in array mode that starts with messageWithAuthorColumns; any columns after them are the statement's own. */
+export type MessageWithAuthorRow = [
+  ...message: [string, string, string, string, number, string | null, Time, Time | null, Time | null, string | null, Time | null, string | null, string | null],
+  ...author: [string, string, string, string, string, Time, Time | null],
+  ...rest: unknown[],
+];
+
+/**
+ * Rows of messageWithAuthorColumns as messages with their authors, each
+ * author built once and shared by its messages. Array mode: a driver's
+ * named rows cost more to build than this whole mapping.
+ */
 export function messagesWithAuthors(rows: MessageWithAuthorRow[]): (Message & { author: User })[] {
   const authors = new Map<string, User>();
   const authorOf = (row: MessageWithAuthorRow) => {
-    let author = authors.get(row.authorId);
+    let author = authors.get(row[2]);
     if (!author) {
-      author = userOf({
-        id: row.author_id,
-        username: row.author_username,
-        usernameKey: row.author_usernameKey,
-        email: row.author_email,
-        passwordHash: row.author_passwordHash,
-        createdAt: row.author_createdAt,
-        lastSeenAt: row.author_lastSeenAt,
-      });
-      authors.set(row.authorId, author);
+      author = {
+        id: row[13],
+        username: row[14],
+        usernameKey: row[15],
+        email: row[16],
+        passwordHash: row[17],
+        createdAt: new Date(row[18]),
+        lastSeenAt: optionalDateOf(row[19]),
+      };
+      authors.set(row[2], author);
     }
     return author;
   };
   return rows.map((row) => ({
-    id: row.id,
-    chatId: row.chatId,
-    authorId: row.authorId,
-    text: row.text,
-    seq: row.seq,
-    clientId: row.clientId,
-    createdAt: new Date(row.createdAt),
-    editedAt: optionalDateOf(row.editedAt),
-    expiresAt: optionalDateOf(row.expiresAt),
-    replyToId: row.replyToId,
-    pinnedAt: optionalDateOf(row.pinnedAt),
-    pinnedById: row.pinnedById,
-    searchText: row.searchText,
+    id: row[0],
+    chatId: row[1],
+    authorId: row[2],
+    text: row[3],
+    seq: row[4],
+    clientId: row[5],
+    createdAt: new Date(row[6]),
+    editedAt: optionalDateOf(row[7]),
+    expiresAt: optionalDateOf(row[8]),
+    replyToId: row[9],
+    pinnedAt: optionalDateOf(row[10]),
+    pinnedById: row[11],
+    searchText: row[12],
     author: authorOf(row),
   }));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appendMessage } from '../db/append-message.ts';
-import { sqliteConnection, type Db } from '../db/client.ts';
-import { readPageSqlite } from '../db/history-page.ts';
+import type { Db } from '../db/client.ts';
+import { readPageWithAuthors } from '../db/history-page.ts';
 import type { MessageRef, EventBus } from '../events.ts';
 import { AppError, isForeignKeyViolation, isRecordGone, isVisible, notFound, parseInput } from '../errors.ts';
 import type { ChatRole, Message, Prisma } from '../generated/prisma/client.ts';
@@ -218,7 +218,7 @@ export type MessageQuery = { include?: Prisma.MessageInclude; select?: Prisma.Me
 /**
  * Whether `query` (a Pothos selection) asks for at most the author beside
  * the scalars: what a client usually shows, and what the plain-SQL paths
- * (appendMessage, readPageSqlite) return without a second read.
+ * (appendMessage, readPageWithAuthors) return without a second read.
  */
 export const includesAtMostAuthor = (query: MessageQuery) =>
   !('select' in query) && Object.entries(query.include ?? {}).every(([key, value]) => key === 'author' && value === true);
@@ -237,11 +237,10 @@ export async function readHistory(
   page: Page<number>,
   query: MessageQuery,
 ): Promise<{ rows: Message[]; role: Role }> {
-  const sqlite = sqliteConnection(db);
   const now = new Date();
-  if (sqlite && includesAtMostAuthor(query)) {
+  if (includesAtMostAuthor(query)) {
     // The reader's membership is part of the page's statement: only an empty page costs a separate check.
-    const read = readPageSqlite(sqlite, { chatId, userId, page, now, createdAfter: retainedSince(retention, now) });
+    const read = await readPageWithAuthors(db, { chatId, userId, page, now, createdAfter: retainedSince(retention, now) });
     return read.rows.length > 0 ? read : { rows: [], role: (await requireMember(db, chatId, userId)).role };
   }
   const { role } = await requireMember(db, chatId, userId);
