@@ -30,7 +30,8 @@ import { UNLIMITED_RATES } from '../helpers/rates.ts';
 const HELP = `Usage: npm run bench [-- options]
   --quick            small N and short runs (< 30 s): a smoke test of the harness
   --only <list>      comma-separated subset of: throughput,fanout,memory,history,search,login,start,
-                     postgres (sends on SQLite and on a Postgres the run starts),
+                     postgres (sends on SQLite and on a Postgres the run starts; history
+                     runs on that Postgres too),
                      instances (fan-out across two instances on that Postgres + a Redis it starts)
   --profile          CPU-profile the messenger during each scenario (skews its figures);
                      writes .cpuprofile files next to the JSON and prints top self time
@@ -655,12 +656,14 @@ async function timedScenario(
   server: Server,
   load: Child,
   seeded: Seeded,
-  { command, requests, warmup, clients = 1, args }: {
+  { command, requests, warmup, clients = 1, args, databases = [] }: {
     command: 'history' | 'search';
     requests: number;
     warmup: number;
     clients?: number;
     args: Record<string, unknown>;
+    /** Database servers on the load core, whose CPU is then not counted as other work. */
+    databases?: DatabaseServer[];
   },
 ): Promise<TimedResult> {
   await settle(server);
@@ -670,8 +673,10 @@ async function timedScenario(
   const before = await sqlStatements(server);
   const serverCpu = await cpuWindow(server.child);
   const foreign = foreignWindow();
+  const databaseCpu = await databasesCpu(databases);
   const result = await profiled(server, scenario, () => load.call(command, { ...call, requests, warmup: 0 }, 120_000));
   const cpu = await serverCpu();
+  const databaseShare = databaseCpu();
   const after = await sqlStatements(server);
   const row: TimedResult = {
     server: LABEL[server.kind],
@@ -681,7 +686,7 @@ async function timedScenario(
     perCpuSecond: result.perSecond / cpu,
     sqlPerRequest: perUnit(before, after, requests),
     serverCpu: cpu,
-    foreign: foreign(cpu, result.loadCpu),
+    foreign: foreign(cpu, result.loadCpu + databaseShare),
   };
   noteForeign(`${scenario} ${row.server}`, row.foreign);
   return row;
@@ -691,18 +696,24 @@ async function timedScenario(
  * History pages of the messenger, then of the Mercurius baseline over the
  * same file (SQLite only): one at a time, then from many clients at once,
  * where the server's core is the limit and pages per CPU second compare.
+ * On a Postgres of the run's own (`databases`), the messenger only.
  */
-async function historyScenario(server: (kind: Kind, fresh: boolean) => Promise<Server>, fixture: Fixture, load: Child): Promise<TimedResult[]> {
+async function historyScenario(
+  server: (kind: Kind, fresh: boolean) => Promise<Server>,
+  fixture: Fixture,
+  load: Child,
+  databases: DatabaseServer[] = [],
+): Promise<TimedResult[]> {
   const H = P.history;
   const ours = await server('ours', true);
   const seeded = await seedMessages('history', ours, 'seed', fixture.historyChatId, fixture.users[0]!, H.messages);
   const rows: TimedResult[] = [];
-  for (const kind of provider === 'sqlite' ? (['ours', 'mercurius'] as const) : (['ours'] as const)) {
+  for (const kind of provider === 'sqlite' && databases.length === 0 ? (['ours', 'mercurius'] as const) : (['ours'] as const)) {
     const target = kind === 'ours' ? ours : await server(kind, false);
     const args = { lastSeq: H.messages };
-    rows.push(await timedScenario('history', target, load, seeded, { command: 'history', requests: H.pages, warmup: H.warmup, args }));
+    rows.push(await timedScenario('history', target, load, seeded, { command: 'history', requests: H.pages, warmup: H.warmup, args, databases }));
     const { clients, pages } = H.concurrent;
-    rows.push(await timedScenario(`history-${clients}`, target, load, seeded, { command: 'history', requests: pages, warmup: H.warmup, clients, args }));
+    rows.push(await timedScenario(`history-${clients}`, target, load, seeded, { command: 'history', requests: pages, warmup: H.warmup, clients, args, databases }));
   }
   return rows;
 }
@@ -784,19 +795,21 @@ interface DatabaseResults {
   sends: ThroughputRow[];
   /** Fan-out on Postgres: one instance, then two sharing a Redis. */
   instances: FanoutRow[];
+  /** History pages on Postgres, as in the history scenario. */
+  history: TimedResult[];
   skipped: string[];
 }
 
 /**
  * The scenarios on a Postgres the run starts for itself (durable, pinned to
  * the load core): sends against the same sends on SQLite, measured next to
- * each other; and the largest fan-out on one instance against two
+ * each other; history pages, as on SQLite; and the largest fan-out on one instance against two
  * instances with a Redis between them, subscribers split across them and
  * the sender on the first. Both instances share the messenger's core, so
  * the second instance adds crossing instances, not CPU.
  */
 async function databaseScenarios(sqliteFixture: Fixture, load: Child, subs: Child): Promise<DatabaseResults> {
-  const results: DatabaseResults = { sends: [], instances: [], skipped: [] };
+  const results: DatabaseResults = { sends: [], instances: [], history: [], skipped: [] };
   const missingPostgres = postgresMissing();
   if (missingPostgres) {
     results.skipped.push(`Postgres and two-instance scenarios: ${missingPostgres}`);
@@ -830,6 +843,9 @@ async function databaseScenarios(sqliteFixture: Fixture, load: Child, subs: Chil
     if (options.only.has('postgres')) {
       const rows = await throughputScenario(single, fixture, load, subs, { sizes: [0], databases: [postgres] });
       results.sends.push(...relabel(rows, 'messenger, postgresql'));
+    }
+    if (options.only.has('history')) {
+      results.history.push(...relabel(await historyScenario(async () => single, fixture, load, [postgres]), 'messenger, postgresql'));
     }
     if (options.only.has('instances')) {
       const missingRedis = redisMissing();
@@ -917,7 +933,7 @@ async function main() {
   for (const running of servers.values()) await stopServer(running);
   servers.clear();
   const databases: DatabaseResults =
-    run.has('postgres') || run.has('instances') ? await databaseScenarios(fixture, load, subs) : { sends: [], instances: [], skipped: [] };
+    run.has('postgres') || run.has('instances') || run.has('history') ? await databaseScenarios(fixture, load, subs) : { sends: [], instances: [], history: [], skipped: [] };
 
   await Promise.all([load.stop(), subs.stop()]);
   machine.loadAverage.end = loadavg()[0]!;
@@ -1023,6 +1039,7 @@ async function main() {
     }
   }
 
+  history.push(...databases.history);
   if (history.length > 0) {
     const { clients } = P.history.concurrent;
     say();
@@ -1034,6 +1051,7 @@ async function main() {
       ),
     );
     say(`pages/CPU-s = pages answered per second of the server's CPU; ${LABEL.mercurius}: fastify + Mercurius (graphql-jit) over the same SQLite file`);
+    if (databases.history.length > 0) say(`messenger, postgresql: on the Postgres of sections 8 and 9 (${DATABASE_PINNING})`);
     const row = (server: string, n: number) => history.find((row) => row.server === server && row.clients === n);
     const alone = row(LABEL.ours, 1)!;
     targets.push({ target: `history page p99 ≤ 10 ms at ${count(alone.messages)} messages`, measured: `${fixed(alone.p99, 2)} ms`, pass: alone.p99 <= 10 && alone.errors === 0 });
