@@ -89,7 +89,7 @@ const DEFAULT = {
   /** Fresh server processes per scenario group, so one scenario's heap does not skew the next. */
   freshServers: true,
   settleMs: 10_000,
-  limitMs: 6 * 60_000,
+  limitMs: 15 * 60_000,
 };
 const QUICK: typeof DEFAULT = {
   users: 20,
