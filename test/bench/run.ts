@@ -158,7 +158,7 @@ async function startServer(kind: Kind, settings: Record<string, string> = {}): P
           ...UNLIMITED_RATES,
           ...settings,
         }
-      : // The Mercurius baseline reads the messenger's database and checks its tokens.
+      : // The history baselines read the messenger's database and check its tokens.
         { NODE_ENV: 'production', DATABASE_URL: databaseUrl, JWT_SECRET: jwtSecret };
   // Every server runs with the node flags and allocator setting npm start uses.
   const runtime = productionRuntime();
@@ -693,8 +693,9 @@ async function timedScenario(
 }
 
 /**
- * History pages of the messenger, then of the Mercurius baseline over the
- * same file (SQLite only): one at a time, then from many clients at once,
+ * History pages of the messenger, then of the stack limit and the Mercurius
+ * baseline over the same file (SQLite only), which differ in their server
+ * stack only (./history-store.ts): one at a time, then from many clients at once,
  * where the server's core is the limit and pages per CPU second compare.
  * On a Postgres of the run's own (`databases`), the messenger only.
  */
@@ -708,7 +709,7 @@ async function historyScenario(
   const ours = await server('ours', true);
   const seeded = await seedMessages('history', ours, 'seed', fixture.historyChatId, fixture.users[0]!, H.messages);
   const rows: TimedResult[] = [];
-  for (const kind of provider === 'sqlite' && databases.length === 0 ? (['ours', 'mercurius'] as const) : (['ours'] as const)) {
+  for (const kind of provider === 'sqlite' && databases.length === 0 ? (['ours', 'stack', 'mercurius'] as const) : (['ours'] as const)) {
     const target = kind === 'ours' ? ours : await server(kind, false);
     const args = { lastSeq: H.messages };
     rows.push(await timedScenario('history', target, load, seeded, { command: 'history', requests: H.pages, warmup: H.warmup, args, databases }));
@@ -1050,7 +1051,7 @@ async function main() {
         history.map((row) => [row.server, row.clients, ...timedRow(row)]),
       ),
     );
-    say(`pages/CPU-s = pages answered per second of the server's CPU; ${LABEL.mercurius}: fastify + Mercurius (graphql-jit) over the same SQLite file`);
+    say(`pages/CPU-s = pages answered per second of the server's CPU; ${LABEL.stack} (yoga, graphql-js) and ${LABEL.mercurius} (fastify + Mercurius, graphql-jit): one statement on the same SQLite file, the same auth`);
     if (databases.history.length > 0) say(`messenger, postgresql: on the Postgres of sections 8 and 9 (${DATABASE_PINNING})`);
     const row = (server: string, n: number) => history.find((row) => row.server === server && row.clients === n);
     const alone = row(LABEL.ours, 1)!;
@@ -1058,6 +1059,11 @@ async function main() {
     targets.push({ target: '≤ 3 SQL statements per history page', measured: fixed(alone.sqlPerRequest, 2), pass: (alone.sqlPerRequest ?? Infinity) <= 3 });
     const mine = row(LABEL.ours, clients);
     const baseline = row(LABEL.mercurius, clients);
+    const stack = row(LABEL.stack, clients);
+    if (mine && stack && baseline) {
+      const share = (a: TimedResult, b: TimedResult) => percent(a.perCpuSecond / b.perCpuSecond);
+      say(`pages/CPU-s, ${clients} clients: messenger ${share(mine, stack)} of the stack limit, stack limit ${share(stack, baseline)} of ${LABEL.mercurius}`);
+    }
     if (mine && baseline) {
       const ratio = mine.perCpuSecond / baseline.perCpuSecond;
       targets.push({

@@ -2,7 +2,8 @@
  * Child process for one system under test, started by run.ts (pinned to its
  * own core): `ours` (the messenger app from src/app.ts, configured by the
  * environment the harness passes), `stack`, `transport` or `mercurius` (the
- * baselines; `mercurius` reads the messenger's DATABASE_URL and JWT_SECRET).
+ * baselines; `stack` and `mercurius` read the messenger's DATABASE_URL and JWT_SECRET
+ * for history pages).
  * Prints nothing; answers the harness over IPC: forced-GC memory readings,
  * CPU time, history and search seeding, and in-process CPU profiles of one scenario.
  * Run with --expose-gc.
@@ -131,7 +132,7 @@ async function start(): Promise<Target> {
   // yoga's pubsub is an EventTarget: without this, Node warns of a "leak" from the 11th subscriber on.
   setMaxListeners(0);
   const baselines: Record<Exclude<Kind, 'ours'>, () => Promise<Baseline>> = {
-    stack: () => startStackBaseline(),
+    stack: () => startStackBaseline({ databaseUrl: process.env.DATABASE_URL!, jwtSecret: process.env.JWT_SECRET! }),
     transport: () => startTransportBaseline(),
     mercurius: () => startMercuriusBaseline(process.env.DATABASE_URL!, process.env.JWT_SECRET!),
   };

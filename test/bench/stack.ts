@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import type { ExecutionArgs, execute as executeFn, subscribe as subscribeFn } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { DateTimeResolver } from 'graphql-scalars';
-import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
+import { createGraphQLError, createPubSub, createSchema, createYoga, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import type { PageArgs } from '../../src/domain/paging.ts';
+import { globalId, HISTORY_TYPE_DEFS, historyStore } from './history-store.ts';
 
 /**
  * The "stack limit" baseline: graphql-yoga + graphql-ws with the messenger's
@@ -12,6 +14,8 @@ import { WebSocketServer } from 'ws';
  * no database. WebSocket operations go through yoga's enveloped pipeline in
  * onSubscribe exactly as src/server/websocket.ts does, so the difference to
  * the real server is what the application adds (auth, SQL, per-event reads).
+ * Its history query reads the messenger's SQLite file as the Mercurius
+ * baseline does (./history-store.ts), so the two differ in the server stack only.
  */
 
 interface StoredMessage {
@@ -40,12 +44,15 @@ const typeDefs = /* GraphQL */ `
     isEdited: Boolean!
   }
   input SendMessageInput { chatId: ID, toUsername: String, text: String!, clientId: String }
-  type Query { lastMessage(chatId: ID!): Message }
+  ${HISTORY_TYPE_DEFS}
+  type Query {
+    lastMessage(chatId: ID!): Message
+    messages(chatId: ID!, first: Int, after: String, last: Int, before: String): MessageConnection!
+  }
   type Mutation { sendMessage(input: SendMessageInput!): Message! }
   type Subscription { messageAdded(chatId: ID, afterSeq: Int): Message! }
 `;
 
-const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 const AUTHOR = { id: globalId('User', 'bench-author'), username: 'bench' };
 
 interface EnvelopedRoot {
@@ -61,7 +68,9 @@ export interface Baseline {
   stop(): Promise<void>;
 }
 
-export async function startStackBaseline(port = 0, host = '127.0.0.1'): Promise<Baseline> {
+/** `history`: the messenger's DATABASE_URL and JWT_SECRET, for the history query. */
+export async function startStackBaseline(history: { databaseUrl: string; jwtSecret: string }, port = 0, host = '127.0.0.1'): Promise<Baseline> {
+  const store = historyStore(history.databaseUrl, history.jwtSecret);
   const pubSub = createPubSub<{ 'message:added': [chatId: string, message: StoredMessage] }>();
   const lastSeq = new Map<string, number>();
   const latest = new Map<string, StoredMessage>();
@@ -80,6 +89,11 @@ export async function startStackBaseline(port = 0, host = '127.0.0.1'): Promise<
       },
       Query: {
         lastMessage: (_root: unknown, args: { chatId: string }) => latest.get(args.chatId) ?? null,
+        messages: (_root: unknown, args: PageArgs & { chatId: string }, context: YogaInitialContext) => {
+          const userId = store.viewerOf(context.request.headers.get('authorization'));
+          if (!userId) throw createGraphQLError('Sign in first', { extensions: { code: 'UNAUTHENTICATED' } });
+          return store.page(args, userId);
+        },
       },
       Mutation: {
         sendMessage: (_root: unknown, { input }: { input: { chatId?: string; text: string; clientId?: string } }) => {
@@ -158,6 +172,7 @@ export async function startStackBaseline(port = 0, host = '127.0.0.1'): Promise<
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
     },
   };
 }
