@@ -852,7 +852,9 @@ async function databaseScenarios(sqliteFixture: Fixture, load: Child, subs: Chil
       const missingRedis = redisMissing();
       if (missingRedis) results.skipped.push(`two-instance scenario: ${missingRedis}`);
       else {
-        const sizes = [Math.max(...P.fanout.sizes)];
+        // At most 1,000 subscribers, where one instance meets its p99 target: at 10,000 the
+        // messenger's core is full either way, and two instances on it would compare two saturations.
+        const sizes = [Math.max(...P.fanout.sizes.filter((n) => n <= 1000))];
         const one = await fanoutScenario([single], fixture, subs, { sizes, databases: [postgres] });
         results.instances.push(...relabel(one, 'one instance'));
         await stop(single);
