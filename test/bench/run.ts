@@ -101,7 +101,7 @@ const QUICK: typeof DEFAULT = {
   login: { attackers: 4, logins: 3, headStartMs: 500 },
   freshServers: false,
   settleMs: 1_000,
-  limitMs: 2 * 60_000,
+  limitMs: 4 * 60_000,
 };
 const P = options.quick ? QUICK : DEFAULT;
 
