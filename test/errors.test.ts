@@ -133,6 +133,15 @@ describe('document limits', () => {
     }
   });
 
+  it('refuses page sizes whose cost a request with an unusable variable left uncomputed', async () => {
+    const query = `query Named($name: String!, $chats: Int, $messages: Int) { user(username: $name) { username } ${INBOX.slice(INBOX.indexOf('chats(first'), INBOX.lastIndexOf('}'))} }`;
+    const sizes = { chats: 100, messages: 100 };
+    // Without $name the rule cannot compute the cost; execution refuses the variable.
+    expect(errorsOf((await operation(query, sizes, alice.token)).body).map(([code]) => code)).toEqual(['BAD_USER_INPUT']);
+    const result = await operation(query, { ...sizes, name: 'nobody' }, alice.token);
+    expect(errorsOf(result.body)).toEqual([['GRAPHQL_VALIDATION_FAILED', expect.stringMatching(/^Query complexity of \d+ exceeds max complexity of 25000$/)]]);
+  });
+
   it('refuses the same over WebSocket, with the same codes', async () => {
     const client = (await connect(server, alice)).client;
     const tooCostly = await run(client, INBOX, { chats: 100, messages: 100 });

@@ -68,6 +68,9 @@ export const builder = new SchemaBuilder<{
  */
 export const VIEWER_DEPENDENT = { viewerDependent: true } as const;
 
+/** The arguments that size a page: the only ones a field's cost reads (src/server/limits.ts relies on it). */
+export const PAGE_SIZE_ARGUMENTS = ['first', 'last'] as const;
+
 /** How many items a list field of this kind stands for, when it says nothing itself. */
 const LIST_ITEMS = 10;
 
@@ -81,7 +84,7 @@ const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(ty
  */
 function fieldCost(args: Record<string, unknown>, _ctx: unknown, field: { name: string; type: GraphQLOutputType; args: readonly { name: string }[] }) {
   if (field.args.some((arg) => arg.name === 'first')) {
-    const size = [args.first, args.last].find((value): value is number => typeof value === 'number') ?? DEFAULT_PAGE_SIZE;
+    const size = PAGE_SIZE_ARGUMENTS.map((name) => args[name]).find((value): value is number => typeof value === 'number') ?? DEFAULT_PAGE_SIZE;
     return { field: 1, multiplier: Math.min(Math.max(size, 0), MAX_PAGE_SIZE) };
   }
   if (!isList(field.type)) return 1;

@@ -1,7 +1,8 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createComplexityRule } from '@pothos/plugin-complexity';
 import { GraphQLError, Kind, validate, visit, type DocumentNode, type ExecutionArgs, type ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { PAGE_SIZE_ARGUMENTS } from '../schema/builder.ts';
 
 export interface DocumentLimits {
   /** Selection depth (chats → edges → node → messages → edges → node → author → username is 8). */
@@ -68,23 +69,71 @@ export function useDocumentLimits(
  */
 const COST_EXCEEDED = /^Query complexity of \d+ exceeds max complexity of \d+$/;
 
+/** How many page sizes of one document are remembered as within the limit. */
+const KNOWN_SIZES_PER_DOCUMENT = 64;
+
+/** What the cost check knows of one (parsed, and so cached by yoga) document. */
+interface DocumentCosts {
+  /** One operation only: the cost computed is then the cost of the operation run. */
+  single: boolean;
+  /** The variables that give a page size (fieldCost reads no other argument). */
+  pageVariables: string[];
+  /** The page sizes (keyOf) whose cost was computed and within the limit. */
+  withinLimit: Set<string>;
+}
+
+function documentCosts(document: DocumentNode): DocumentCosts {
+  const pageVariables = new Set<string>();
+  visit(document, {
+    [Kind.ARGUMENT](node) {
+      if (node.value.kind === Kind.VARIABLE && (PAGE_SIZE_ARGUMENTS as readonly string[]).includes(node.name.value)) {
+        pageVariables.add(node.value.name.value);
+      }
+    },
+  });
+  const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+  return { single: operations === 1, pageVariables: [...pageVariables], withinLimit: new Set() };
+}
+
 function useCostLimit(maxCost: number, serverWritten: (context: unknown) => boolean): Plugin {
-  const check = (args: ExecutionArgs) =>
-    serverWritten(args.contextValue)
-      ? []
-      : validate(args.schema, args.document, [
-          createComplexityRule({
-            context: args.contextValue as object,
-            variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
-            operationName: args.operationName,
-            maxComplexity: maxCost,
-          }),
-        ])
-          // The rule also reports variables and arguments it cannot take (a
-          // missing variable, a malformed ID): execution reports those, with
-          // their own codes.
-          .filter((error) => COST_EXCEEDED.test(error.message))
-          .map((error) => limitError(error.message));
+  // A document's cost depends on its variables only through its page sizes:
+  // once computed within the limit for some, the same sizes are within it
+  // again, and need not be computed on every request (a twentieth of a
+  // history page's CPU). A request whose cost the rule could not compute
+  // (an argument it cannot take) proves nothing and is not remembered.
+  const known = new WeakMap<DocumentNode, DocumentCosts>();
+  const check = (args: ExecutionArgs) => {
+    if (serverWritten(args.contextValue)) return [];
+    let costs = known.get(args.document);
+    if (!costs) known.set(args.document, (costs = documentCosts(args.document)));
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    // An absent variable ([]) takes its default, a null one ([null]) does not.
+    const key = JSON.stringify([args.operationName ?? null, ...costs.pageVariables.map((name) => (Object.hasOwn(variables, name) ? [variables[name]] : []))]);
+    if (costs.withinLimit.has(key)) return [];
+    let within = false;
+    const errors = validate(args.schema, args.document, [
+      createComplexityRule({
+        context: args.contextValue as object,
+        variableValues: variables,
+        operationName: args.operationName,
+        maxComplexity: maxCost,
+        // Called once the cost is computed, with what it exceeds.
+        onResult: (_cost, exceeded) => {
+          within = exceeded.length === 0;
+        },
+      }),
+    ])
+      // The rule also reports variables and arguments it cannot take (a
+      // missing variable, a malformed ID): execution reports those, with
+      // their own codes.
+      .filter((error) => COST_EXCEEDED.test(error.message))
+      .map((error) => limitError(error.message));
+    if (within && costs.single) {
+      if (costs.withinLimit.size >= KNOWN_SIZES_PER_DOCUMENT) costs.withinLimit.clear();
+      costs.withinLimit.add(key);
+    }
+    return errors;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const errors = check(args);
@@ -156,6 +205,54 @@ export function useWellFormedText(): Plugin {
     onSubscribe({ args, setResultAndStopExecution }) {
       const error = check(args);
       if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
+
+const bodyTooLarge = () =>
+  createGraphQLError('Request body too large', { extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } } });
+
+/**
+ * The largest request body, with yoga's errors for its `maxRequestBodySize`
+ * (which this replaces): a declared Content-Length over the limit is refused
+ * before the body is read, a malformed one is BAD_REQUEST. Yoga also streams
+ * every body through a counting TransformStream into a new Request, a sixth
+ * of a history page's CPU; that bounds nothing a declared length has not:
+ * node:http (src/app.ts) reads exactly Content-Length bytes as the body. Only
+ * a body without a declared length (chunked) is counted as it is read.
+ */
+export function useBodySizeLimit(limit: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        if (!/^\d+$/.test(declared)) {
+          throw createGraphQLError('Content-Length header is invalid.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        }
+        if (Number(declared) > limit) throw bodyTooLarge();
+        return;
+      }
+      if (!requestParser || !request.body) return;
+      setRequestParser((unbounded) => {
+        let size = 0;
+        // As yoga counts it: erroring the stream (rather than cancelling
+        // it) still answers 413 on the connection the body came on.
+        const counted = new fetchAPI.TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            size += chunk.byteLength;
+            if (size > limit) controller.error(bodyTooLarge());
+            else controller.enqueue(chunk);
+          },
+        });
+        return requestParser(
+          new fetchAPI.Request(unbounded.url, {
+            method: unbounded.method,
+            headers: unbounded.headers,
+            body: unbounded.body!.pipeThrough(counted),
+            duplex: 'half',
+          } as RequestInit),
+        );
+      });
     },
   };
 }

@@ -10,7 +10,7 @@ import { schema } from '../schema/index.ts';
 import { clientOf } from './client.ts';
 import { corsPolicy } from './cors.ts';
 import { contractCode, createErrorMasker, MASKED_MESSAGE, yogaLogger } from './errors.ts';
-import { useDocumentLimits, useWellFormedText } from './limits.ts';
+import { useBodySizeLimit, useDocumentLimits, useWellFormedText } from './limits.ts';
 import { useMetricsEndpoint, type Metrics } from './metrics.ts';
 import { isRestRequest, useRestApi } from './rest.ts';
 import { useSharedSubscriptionExecution } from './shared-execution.ts';
@@ -84,7 +84,8 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     cors: corsPolicy(config),
     landingPage: false,
-    maxRequestBodySize: config.maxBodyBytes,
+    // Enforced by useBodySizeLimit below, without the cost of yoga's.
+    maxRequestBodySize: false,
     // /health below is the readiness check with a database probe; yoga's own
     // always-200 liveness answer moves to /live.
     healthCheckEndpoint: '/live',
@@ -125,6 +126,8 @@ export function createYogaServer({ services, metrics, logger, redisStatus }: Ser
       ...(config.introspection ? [] : [useDisableIntrospection()]),
       useOperationLog(logger),
       useRestApi(),
+      // Last, as yoga places its own: it bounds whichever request parser the plugins above chose.
+      useBodySizeLimit(config.maxBodyBytes),
     ],
   });
 }
