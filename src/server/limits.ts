@@ -216,8 +216,8 @@ const bodyTooLarge = () =>
  * The largest request body, with yoga's errors for its `maxRequestBodySize`
  * (which this replaces): a declared Content-Length over the limit is refused
  * before the body is read, a malformed one is BAD_REQUEST. Yoga also streams
- * every body through a counting TransformStream into a new Request, a sixth
- * of a history page's CPU; that bounds nothing a declared length has not:
+ * every body through a counting TransformStream into a new Request, about
+ * a tenth of a history page's CPU; that bounds nothing a declared length has not:
  * node:http (src/app.ts) reads exactly Content-Length bytes as the body. Only
  * a body without a declared length (chunked) is counted as it is read.
  */
