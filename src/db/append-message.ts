@@ -283,27 +283,20 @@ const APPEND_POSTGRES = `
     WHERE m."chatId" = $1 AND u."usernameKey" = ANY(a."mentionKeys")
   )
   SELECT c."ord", c."taken", c."role", inserted."seq", chat."messageTtlSeconds",
-    ${['id', 'username', 'usernameKey', 'email', 'passwordHash'].map((column) => `u."${column}" AS "author_${column}"`).join(', ')},
-    ${epochMs('u."createdAt"')} AS "author_createdAt", ${epochMs('u."lastSeenAt"')} AS "author_lastSeenAt"
+    ${userColumns('u', epochMs)}
   FROM checked c
   LEFT JOIN inserted ON inserted."id" = c."id"
   LEFT JOIN chat ON inserted."id" IS NOT NULL
   LEFT JOIN "User" u ON u."id" = c."authorId" AND inserted."id" IS NOT NULL`;
 
-interface PostgresRow {
+/** A send of the batch: how it went, then (when it was stored) its author's columns. */
+type PostgresRow = {
   ord: number;
   taken: boolean;
   role: ChatRole | null;
   seq: number | null;
   messageTtlSeconds: number | null;
-  author_id: string;
-  author_username: string;
-  author_usernameKey: string;
-  author_email: string;
-  author_passwordHash: string;
-  author_createdAt: number;
-  author_lastSeenAt: number | null;
-}
+} & Parameters<typeof userOf>[0];
 
 interface PostgresQueue {
   pending: PendingAppend[];
@@ -376,21 +369,12 @@ async function appendBatch(postgres: PostgresConnection, chatId: string, batch: 
     if (code === '23503') return batch[0]!.resolve({ kind: 'rejected' });
     throw error;
   }
-  for (const row of rows) {
-    const { id, input, resolve } = batch[row.ord]!;
-    if (row.seq === null) {
-      resolve(row.role !== null && row.taken ? { kind: 'clientIdTaken' } : { kind: 'rejected' });
+  for (const { ord, taken, role, seq, messageTtlSeconds, ...author } of rows) {
+    const { id, input, resolve } = batch[ord]!;
+    if (seq === null) {
+      resolve(role !== null && taken ? { kind: 'clientIdTaken' } : { kind: 'rejected' });
       continue;
     }
-    const author: User = {
-      id: row.author_id,
-      username: row.author_username,
-      usernameKey: row.author_usernameKey,
-      email: row.author_email,
-      passwordHash: row.author_passwordHash,
-      createdAt: new Date(row.author_createdAt),
-      lastSeenAt: row.author_lastSeenAt === null ? null : new Date(row.author_lastSeenAt),
-    };
-    resolve({ kind: 'appended', message: message(id, input, row.seq, expiry(input.now, row.messageTtlSeconds), author), role: row.role! });
+    resolve({ kind: 'appended', message: message(id, input, seq, expiry(input.now, messageTtlSeconds), userOf(author)), role: role! });
   }
 }

@@ -15,6 +15,9 @@ export type SqliteRow<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] e
 /** A DateTime as a row carries it: SQLite's text, or Postgres's epoch milliseconds (epochMs). */
 type Time = string | number;
 
+/** A row as a statement run without Prisma returns it, on either provider. */
+type RawRow<T> = { [K in keyof T]: T[K] extends Date ? Time : T[K] extends Date | null ? Time | null : T[K] };
+
 /**
  * Milliseconds since the epoch of a UTC timestamp column on Postgres: a
  * plain float8, cheaper to read than pg's parse of a timestamp's text and
@@ -25,11 +28,20 @@ export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 100
 export const optionalDateOf = (value: Time | null) => (value === null ? null : new Date(value));
 
 const USER_COLUMNS = ['id', 'username', 'usernameKey', 'email', 'passwordHash', 'createdAt', 'lastSeenAt'] as const satisfies readonly (keyof User)[];
+const TIME_COLUMNS = new Set(['createdAt', 'editedAt', 'expiresAt', 'pinnedAt', 'lastSeenAt']);
 
-/** The User columns, in a SELECT list. */
-export const userColumns = (table: string) => USER_COLUMNS.map((column) => `${table}."${column}"`).join(', ');
+/** How a DateTime column is read: as stored (SQLite), or through epochMs (Postgres). */
+type TimeColumn = (column: string) => string;
+const asStored: TimeColumn = (column) => column;
 
-export const userOf = (row: SqliteRow<User>): User => ({
+/** `names` of `table` in a SELECT list, each under its own name, DateTime columns read through `time`. */
+const columns = (table: string, names: readonly string[], time: TimeColumn) =>
+  names.map((name) => (TIME_COLUMNS.has(name) ? `${time(`${table}."${name}"`)} AS "${name}"` : `${table}."${name}"`)).join(', ');
+
+/** The User columns, in a SELECT list (see userOf). */
+export const userColumns = (table: string, time = asStored) => columns(table, USER_COLUMNS, time);
+
+export const userOf = (row: RawRow<User>): User => ({
   ...row,
   createdAt: new Date(row.createdAt),
   lastSeenAt: optionalDateOf(row.lastSeenAt),
@@ -38,7 +50,6 @@ export const userOf = (row: SqliteRow<User>): User => ({
 const MESSAGE_COLUMNS = [
   'id', 'chatId', 'authorId', 'text', 'seq', 'clientId', 'createdAt', 'editedAt', 'expiresAt', 'replyToId', 'pinnedAt', 'pinnedById', 'searchText',
 ] as const satisfies readonly (keyof Message)[];
-const TIME_COLUMNS = new Set(['createdAt', 'editedAt', 'expiresAt', 'pinnedAt', 'lastSeenAt']);
 
 /**
  * A message's columns, then its author's, in a SELECT list for a statement
@@ -46,10 +57,8 @@ const TIME_COLUMNS = new Set(['createdAt', 'editedAt', 'expiresAt', 'pinnedAt', 
  * author. `time` writes a DateTime column as the row should carry it
  * (Postgres: epochMs).
  */
-export const messageWithAuthorColumns = (m: string, u: string, time = (column: string) => column) =>
-  [...MESSAGE_COLUMNS.map((column) => [m, column] as const), ...USER_COLUMNS.map((column) => [u, column] as const)]
-    .map(([table, column]) => (TIME_COLUMNS.has(column) ? time(`${table}."${column}"`) : `${table}."${column}"`))
-    .join(', ');
+export const messageWithAuthorColumns = (m: string, u: string, time = asStored) =>
+  `${columns(m, MESSAGE_COLUMNS, time)}, ${userColumns(u, time)}`;
 
 /** The index of the first column after messageWithAuthorColumns in a row. */
 export const AFTER_MESSAGE_WITH_AUTHOR = MESSAGE_COLUMNS.length + USER_COLUMNS.length;
