@@ -553,7 +553,7 @@ async function fanoutScenario(
       connectMs,
       serverCpu: serverShare,
       foreign: foreign(serverShare, result.loadCpu + (databaseShare ?? 0)),
-      sqlPerDelivery: perUnit(sqlBefore, await sum(sqlStatements, total), result.delivered),
+      sqlPerDelivery: perUnit(sqlBefore, await sum(sqlStatements, total), totals.delivered),
       databaseCpu: databaseShare,
     };
     noteForeign(`fan-out ${row.server} ${n}`, row.foreign);
@@ -877,6 +877,36 @@ async function databaseScenarios(sqliteFixture: Fixture, load: Child, subs: Chil
   return results;
 }
 
+/**
+ * Sections 2 and 9: a row per fan-out. Across instances (`databases`) the
+ * database servers' CPU is shown instead of the timed and connect columns.
+ */
+function fanoutTable(first: string, rows: FanoutRow[], databases: boolean) {
+  type Column = readonly [name: string, cell: (row: FanoutRow) => string | number];
+  const when = (shown: boolean, column: Column): Column[] => (shown ? [column] : []);
+  const columns: Column[] = [
+    [first, (row) => row.server],
+    ['subscribers', (row) => row.subscribers],
+    ['sent', (row) => row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : '')],
+    ['delivered', (row) => fixed(row.deliveredRatio, 3)],
+    ['min/sub', (row) => row.minPerSubscriber],
+    ...when(!databases, ['timed', (row) => (row.timed === row.subscribers ? 'all' : `${row.timed} (${fixed(row.timedDeliveredRatio, 3)})`)]),
+    ['p50 ms', (row) => fixed(row.p50)],
+    ['p99 ms', (row) => fixed(row.p99)],
+    ['max ms', (row) => fixed(row.max)],
+    ['SQL/delivery', (row) => fixed(row.sqlPerDelivery, 2)],
+    ...when(!databases, ['connect s', (row) => fixed(row.connectMs / 1000)]),
+    ['server CPU', (row) => percent(row.serverCpu)],
+    ...when(databases, ['DB+Redis CPU', (row) => percent(row.databaseCpu)]),
+    ['load CPU', (row) => percent(row.loadCpu)],
+    ['other CPU 0/1', (row) => showForeign(row.foreign)],
+  ];
+  return table(
+    columns.map(([name]) => name),
+    rows.map((row) => columns.map(([, cell]) => cell(row))),
+  );
+}
+
 // ---------------------------------------------------------------- the run
 
 async function main() {
@@ -989,27 +1019,7 @@ async function main() {
     const F = P.fanout;
     say();
     say(`2. Fan-out: one chat, a sender at ${F.rate} msg/s for ${F.durationS} s; send → receive on one clock`);
-    say(
-      table(
-        ['server', 'subscribers', 'sent', 'delivered', 'min/sub', 'timed', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'connect s', 'server CPU', 'load CPU', 'other CPU 0/1'],
-        fanout.map((row) => [
-          row.server,
-          row.subscribers,
-          row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : ''),
-          fixed(row.deliveredRatio, 3),
-          row.minPerSubscriber,
-          row.timed === row.subscribers ? 'all' : `${row.timed} (${fixed(row.timedDeliveredRatio, 3)})`,
-          fixed(row.p50),
-          fixed(row.p99),
-          fixed(row.max),
-          fixed(row.sqlPerDelivery, 2),
-          fixed(row.connectMs / 1000),
-          percent(row.serverCpu),
-          percent(row.loadCpu),
-          showForeign(row.foreign),
-        ]),
-      ),
-    );
+    say(fanoutTable('server', fanout, false));
     say(
       `timed: subscribers whose messages were timed as they arrived, spread over all (in brackets, the share of theirs that arrived ` +
         `within ${F.graceMs / 1000} s of the last send); the others were paused and counted theirs afterwards`,
@@ -1167,26 +1177,7 @@ async function main() {
     say();
     say(`9. Fan-out across instances on Postgres: one chat, a sender at ${F.rate} msg/s for ${F.durationS} s on the first instance`);
     say(`   ${DATABASE_PINNING}; two instances split the subscribers and share core 0 and a Redis`);
-    say(
-      table(
-        ['setup', 'subscribers', 'sent', 'delivered', 'min/sub', 'p50 ms', 'p99 ms', 'max ms', 'SQL/delivery', 'server CPU', 'DB+Redis CPU', 'load CPU', 'other CPU 0/1'],
-        databases.instances.map((row) => [
-          row.server,
-          row.subscribers,
-          row.sent + (row.sendErrors ? ` (+${row.sendErrors} failed)` : ''),
-          fixed(row.deliveredRatio, 3),
-          row.minPerSubscriber,
-          fixed(row.p50),
-          fixed(row.p99),
-          fixed(row.max),
-          fixed(row.sqlPerDelivery, 2),
-          percent(row.serverCpu),
-          percent(row.databaseCpu),
-          percent(row.loadCpu),
-          showForeign(row.foreign),
-        ]),
-      ),
-    );
+    say(fanoutTable('setup', databases.instances, true));
     const [one, two] = databases.instances;
     if (one && two) {
       targets.push({ target: `two instances, ${two.subscribers} subscribers split: delivered = 1.0`, measured: fixed(two.deliveredRatio, 3), pass: two.deliveredRatio === 1 && two.sendErrors === 0 });
